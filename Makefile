@@ -1,0 +1,80 @@
+# grpo.h -- build the examples and run the tests.
+#   make            build the examples
+#   make test       the whole test suite: optimised BLAS build, portable build, ASan+UBSan build,
+#                   and the PyTorch cross-check; ends with "N passed, M failed"
+# Variables: CC, CFLAGS, OPENBLAS_LIB, OPENBLAS_INCLUDE, PYTHON, THREADS.
+
+CC       ?= gcc
+CFLAGS   ?= -O3 -march=native
+WARNINGS  = -Wall -Wextra -Wshadow -Wno-unused-function
+BASE      = -std=c11 -fopenmp $(WARNINGS) -I.
+LDLIBS    = -lm
+
+# The OpenMP build of OpenBLAS: the default pthread build fights our OpenMP loops for the cores
+# (../shared/MACHINE.md). Found by file, not by $(which ...), so the probe really runs.
+OPENBLAS_LIB     ?= /usr/lib/x86_64-linux-gnu/openblas-openmp
+OPENBLAS_INCLUDE ?= /usr/include/x86_64-linux-gnu/openblas-openmp
+ifneq ($(wildcard $(OPENBLAS_LIB)/libopenblas.so),)
+  BLAS_CFLAGS  = -DGRPO_USE_CBLAS -I$(OPENBLAS_INCLUDE)
+  BLAS_LDLIBS  = -L$(OPENBLAS_LIB) -Wl,-rpath,$(OPENBLAS_LIB) -lopenblas
+  BLAS_NAME    = OpenBLAS (OpenMP build, $(OPENBLAS_LIB))
+else
+  BLAS_NAME    = none
+endif
+
+# The Python with PyTorch: Debian's python3-torch lives under /usr/bin/python3.
+PYTHON  ?= /usr/bin/python3
+THREADS ?= 2
+SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+
+TESTS    = test_model test_checkpoint test_torch
+EXAMPLES = quickstart
+HEADERS  = grpo.h tests/test.h
+
+.PHONY: all test clean
+all: $(addprefix build/,$(EXAMPLES))
+
+build/%: examples/%.c grpo.h | build
+	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) $< -o $@ $(BLAS_LDLIBS) $(LDLIBS)
+
+build/blas/%: tests/%.c $(HEADERS) | build
+	@mkdir -p build/blas
+	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) $< -o $@ $(BLAS_LDLIBS) $(LDLIBS)
+build/portable/%: tests/%.c $(HEADERS) | build
+	@mkdir -p build/portable
+	$(CC) $(BASE) $(CFLAGS) $< -o $@ $(LDLIBS)
+build/sanitize/%: tests/%.c $(HEADERS) | build
+	@mkdir -p build/sanitize
+	$(CC) $(BASE) $(SANITIZE) $< -o $@ $(LDLIBS)
+
+build:
+	@mkdir -p build
+
+HAVE_TORCH := $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo yes)
+ifeq ($(HAVE_TORCH),yes)
+  TORCH_COMMANDS = "$(PYTHON) tests/torch_reference.py --check tests/data/torch_reference.bin --out build/torch_regenerated.bin" \
+                   "build/blas/test_torch build/torch_regenerated.bin"
+else
+  TORCH_COMMANDS =
+endif
+ifneq ($(BLAS_NAME),none)
+  BLAS_COMMANDS = $(addprefix build/blas/,$(TESTS))
+  BLAS_BUILDS   = $(addprefix build/blas/,$(TESTS))
+else
+  BLAS_COMMANDS =
+  BLAS_BUILDS   =
+endif
+
+test: $(BLAS_BUILDS) $(addprefix build/portable/,$(TESTS)) $(addprefix build/sanitize/,$(TESTS)) all
+	@echo "setup: BLAS: $(BLAS_NAME); OMP_NUM_THREADS=$(THREADS); CC=$(CC) $(CFLAGS)"
+	@[ "$(BLAS_NAME)" != none ] || echo "skipped: the BLAS build (libopenblas-openmp-dev is not installed; .ci/run installs it)"
+	@[ "$(HAVE_TORCH)" = yes ] || echo "skipped: regenerating the PyTorch reference ($(PYTHON) cannot import torch; apt-get install python3-torch); the committed reference is still checked"
+	@OMP_NUM_THREADS=$(THREADS) ASAN_OPTIONS=detect_leaks=1 tests/run.sh \
+		$(BLAS_COMMANDS) \
+		$(addprefix build/portable/,$(TESTS)) \
+		$(addprefix build/sanitize/,$(TESTS)) \
+		$(TORCH_COMMANDS) \
+		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed"
+
+clean:
+	rm -rf build

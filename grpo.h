@@ -1,0 +1,1663 @@
+/* grpo.h - v0.1 - GRPO reinforcement learning for small language models, in one C header.
+
+   DeepSeek-R1's recipe -- a Llama/Qwen2-style decoder-only transformer trained by
+   Group Relative Policy Optimization with rule-based rewards -- written so that you can
+   read it top to bottom and drop it into your own program.
+
+   USAGE
+     In exactly one C file:
+         #define GRPO_IMPLEMENTATION
+         #include "grpo.h"
+     Everywhere else, include "grpo.h" without the define.
+     Build with -O3 (not -Ofast: it breaks exp/log-based backward passes) and, for speed,
+     -march=native -fopenmp plus an OpenMP build of OpenBLAS (see GRPO_USE_CBLAS).
+
+   COMPILE-TIME OPTIONS (define before including the implementation)
+     GRPO_USE_CBLAS          call cblas_sgemm for the matmuls (link OpenBLAS). Without it a
+                             portable blocked loop is used; both give the same results to
+                             float rounding and both are tested.
+     GRPO_STATIC             make every function static (private to one translation unit).
+     GRPO_MALLOC(size)       \
+     GRPO_FREE(pointer)       > replace the allocator / assert; define all of MALLOC and FREE or none.
+     GRPO_ASSERT(condition)  /  GRPO_ASSERT guards internal invariants only, never user input.
+
+   WHAT IS IN HERE, IN THE ORDER DATA FLOWS
+     1. results and error messages      grpo_result, grpo_result_string, grpo_last_error
+     2. random numbers                  grpo_rng (splitmix64: one uint64 of state)
+     3. tokenizer interface             grpo_tokenizer, the byte-level tokenizer
+     4. model configuration             grpo_config (zero means default), validation
+     5. the model                       parameters in one allocation, tensor table
+     6. layers, forward/backward pairs  embedding, RMSNorm, matmul, RoPE, attention, SwiGLU,
+                                        log-prob of targets at a temperature
+     7. the whole model                 grpo_model_forward / grpo_model_backward
+     8. losses                          supervised (SFT) cross-entropy on masked tokens
+     9. optimizer                       AdamW, gradient-norm clipping, learning-rate schedule
+    10. checkpoints                     documented binary format, written atomically
+
+   DIMENSIONS, the same letters everywhere (as in SPEC.md):
+     B batch of sequences, T time (tokens per sequence), N = B*T rows, C d_model,
+     V vocab, L layers, H query heads, KVH key/value heads, D head size = C/H,
+     F SwiGLU hidden size, G completions per prompt.
+
+   ERRORS
+     Every function that can fail on its input returns a grpo_result. On failure a message
+     that names the file, field or index and what was expected is kept per thread and read
+     with grpo_last_error(). Nothing in this library calls exit() or abort() on input.
+
+   THREADS AND DETERMINISM
+     Elementwise loops are parallelised with OpenMP (static schedules, no cross-thread float
+     reductions), matmuls by BLAS. The same seed and inputs give bit-identical results with
+     the same build and the same thread count. Link the OpenMP build of OpenBLAS: the
+     default pthread build fights OpenMP over the cores (up to 6x slower).
+
+   VERSION HISTORY
+     0.1  the model, forward/backward, AdamW, SFT loss, byte tokenizer, checkpoints.
+
+   LICENCE at the end of the file.
+*/
+#ifndef GRPO_H_INCLUDED
+#define GRPO_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifndef GRPODEF
+#ifdef GRPO_STATIC
+#define GRPODEF static
+#else
+#define GRPODEF extern
+#endif
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------
+   1. Results. 0 is success; anything else has a message in grpo_last_error(). */
+typedef enum {
+    GRPO_SUCCESS = 0,
+    GRPO_ERROR_INVALID_CONFIG,    /* a config field is out of range or inconsistent */
+    GRPO_ERROR_INVALID_ARGUMENT,  /* a call's arguments are wrong: token id out of range, NULL, ... */
+    GRPO_ERROR_OUT_OF_MEMORY,     /* an allocation failed or a size overflowed size_t */
+    GRPO_ERROR_IO,                /* a file could not be opened, read, written or renamed */
+    GRPO_ERROR_BAD_CHECKPOINT,    /* a checkpoint file is truncated, corrupt, of another version or mismatched */
+    GRPO_ERROR_NON_FINITE,        /* a NaN or Inf was found where the weights would take it in */
+    GRPO_ERROR_INVALID_STATE      /* the call does not fit the object's state (backward before forward, frozen model) */
+} grpo_result;
+
+GRPODEF const char *grpo_result_string(grpo_result result);
+/* The detailed message of the last failure on this thread ("" if none). */
+GRPODEF const char *grpo_last_error(void);
+
+/* ---------------------------------------------------------------------------------------
+   2. Random numbers: splitmix64. One uint64 is the whole state, so it is trivially saved in
+   a checkpoint and a seed reproduces a run. */
+typedef struct { uint64_t state; } grpo_rng;
+
+GRPODEF grpo_rng grpo_rng_seed(uint64_t seed);
+GRPODEF uint64_t grpo_rng_next(grpo_rng *rng);
+GRPODEF float grpo_rng_uniform(grpo_rng *rng); /* in [0, 1), 24 random bits */
+GRPODEF float grpo_rng_normal(grpo_rng *rng);  /* standard normal, Box-Muller */
+
+/* ---------------------------------------------------------------------------------------
+   3. Tokenizers. An interface of two functions so that a BPE tokenizer can sit behind it
+   later; the byte-level tokenizer needs no vocabulary file: ids 0..255 are the bytes, then
+   BOS, EOS and PAD. */
+typedef struct grpo_tokenizer grpo_tokenizer;
+struct grpo_tokenizer {
+    int vocab_size;
+    int bos_id, eos_id, pad_id;
+    void *state; /* the implementation's own data; NULL for the byte tokenizer */
+    /* Encode len bytes of text into at most capacity ids; *n_ids receives the count needed. */
+    grpo_result (*encode)(const grpo_tokenizer *tokenizer, const char *text, size_t len,
+                          int *ids, int capacity, int *n_ids);
+    /* Decode n ids into text (special tokens produce no bytes); writes at most capacity
+       bytes including a terminating NUL; *n_bytes receives the length needed without it. */
+    grpo_result (*decode)(const grpo_tokenizer *tokenizer, const int *ids, int n,
+                          char *text, size_t capacity, size_t *n_bytes);
+};
+
+enum { GRPO_BYTE_BOS = 256, GRPO_BYTE_EOS = 257, GRPO_BYTE_PAD = 258, GRPO_BYTE_VOCAB_SIZE = 259 };
+GRPODEF grpo_tokenizer grpo_byte_tokenizer(void);
+
+/* ---------------------------------------------------------------------------------------
+   4. Model configuration. Zero means default; grpo_config_resolve shows the values in force. */
+typedef struct {
+    int vocab_size;      /* V; default 259, the byte tokenizer's */
+    int context_length;  /* longest sequence (prompt + completion); default 256 */
+    int d_model;         /* C; default 256 */
+    int n_layers;        /* L; default 4 */
+    int n_heads;         /* H; default 4; must divide d_model, and d_model/n_heads must be even (RoPE) */
+    int n_kv_heads;      /* KVH; default n_heads (no grouping); must divide n_heads (GQA) */
+    int d_ff;            /* F, SwiGLU hidden size; default 8*d_model/3 rounded up to a multiple of 32 */
+    float rope_theta;    /* RoPE base; default 10000 (Llama 2); Qwen2 uses 1000000 */
+    float norm_eps;      /* RMSNorm epsilon; default 1e-5 (Llama); Qwen2 uses 1e-6 */
+    int qkv_bias;        /* 1: biases on the Q, K, V projections (Qwen2); default 0 (Llama) */
+    int untied_head;     /* 1: a separate output head; default 0: the head is the token embedding */
+} grpo_config;
+
+GRPODEF grpo_config grpo_config_resolve(const grpo_config *config);
+/* Checks a (resolved or not) config; on error the message names the field. */
+GRPODEF grpo_result grpo_config_validate(const grpo_config *config);
+
+/* ---------------------------------------------------------------------------------------
+   5. The model. All parameters live in one allocation; these pointers slice it. Weights are
+   stored (out, in) like PyTorch's nn.Linear, so a layer computes y = x W^T + b and Hugging
+   Face tensors load as they are. Tensors a config does not use are NULL with zero size. */
+enum {
+    GRPO_TENSOR_TOKEN_EMBEDDING, GRPO_TENSOR_ATTN_NORM, GRPO_TENSOR_WQ, GRPO_TENSOR_BQ,
+    GRPO_TENSOR_WK, GRPO_TENSOR_BK, GRPO_TENSOR_WV, GRPO_TENSOR_BV, GRPO_TENSOR_WO,
+    GRPO_TENSOR_MLP_NORM, GRPO_TENSOR_W_GATE, GRPO_TENSOR_W_UP, GRPO_TENSOR_W_DOWN,
+    GRPO_TENSOR_FINAL_NORM, GRPO_TENSOR_LM_HEAD, GRPO_NUM_TENSORS
+};
+
+typedef struct {
+    float *token_embedding; /* (V, C) */
+    float *attn_norm;       /* (L, C) */
+    float *wq;              /* (L, H*D, C) */
+    float *bq;              /* (L, H*D)     qkv_bias only */
+    float *wk;              /* (L, KVH*D, C) */
+    float *bk;              /* (L, KVH*D)   qkv_bias only */
+    float *wv;              /* (L, KVH*D, C) */
+    float *bv;              /* (L, KVH*D)   qkv_bias only */
+    float *wo;              /* (L, C, H*D) */
+    float *mlp_norm;        /* (L, C) */
+    float *w_gate;          /* (L, F, C) */
+    float *w_up;            /* (L, F, C) */
+    float *w_down;          /* (L, C, F) */
+    float *final_norm;      /* (C) */
+    float *lm_head;         /* (V, C)       untied_head only; otherwise the embedding is used */
+} grpo_parameters;
+
+typedef struct {
+    const char *name;   /* as in grpo_parameters, e.g. "wq" */
+    size_t offset;      /* in floats from the start of the parameter block */
+    size_t count;       /* number of floats; 0 if the config does not use this tensor */
+    int rank;           /* 1, 2 or 3 */
+    int shape[3];
+    int weight_decay;   /* 1 for matrices; 0 for norms and biases (AdamW decays only matrices) */
+} grpo_tensor_info;
+
+/* Activations saved by the forward pass for the backward pass, N = B*T rows.
+   One allocation, grown when a larger batch arrives. */
+typedef struct {
+    float *residual;     /* (L+1, N, C) residual stream entering each layer; [L] leaves the last */
+    float *attn_rstd;    /* (L, N)      1/rms of each row before attention */
+    float *attn_in;      /* (L, N, C)   normalised input of attention */
+    float *q;            /* (L, N, H*D)   after RoPE */
+    float *k;            /* (L, N, KVH*D) after RoPE */
+    float *v;            /* (L, N, KVH*D) */
+    float *att;          /* (L, B, H, T, T) softmax(q k^T / sqrt(D)), causal */
+    float *att_out;      /* (L, N, H*D)   attention-weighted values, before wo */
+    float *residual_mid; /* (L, N, C)   residual after attention */
+    float *mlp_rstd;     /* (L, N) */
+    float *mlp_in;       /* (L, N, C) */
+    float *gate;         /* (L, N, F) */
+    float *up;           /* (L, N, F) */
+    float *hidden;       /* (L, N, F)   silu(gate) * up */
+    float *final_rstd;   /* (N) */
+    float *final_out;    /* (N, C) */
+    float *logits;       /* (N, V)      raw, before the temperature */
+    int *tokens;         /* (N)         copies of the forward's inputs, for the backward */
+    int *targets;        /* (N) */
+    int *lengths;        /* (B) */
+} grpo_activations;
+
+/* Scratch for the backward pass, allocated with the gradients. */
+typedef struct {
+    float *dresidual;    /* (N, C) gradient flowing down the residual stream */
+    float *dnormed;      /* (N, C) */
+    float *dq;           /* (N, H*D) */
+    float *dk;           /* (N, KVH*D) */
+    float *dv;           /* (N, KVH*D) */
+    float *datt_out;     /* (N, H*D) */
+    float *dgate;        /* (N, F) */
+    float *dup;          /* (N, F) */
+    float *dhidden;      /* (N, F) */
+    float *dlogits;      /* (N, V) */
+    float *datt;         /* (B, KVH, T) one row of attention-score gradients per (b, kv head) */
+} grpo_gradient_scratch;
+
+typedef struct {
+    grpo_config config;            /* resolved */
+    int head_size;                 /* D = C / H */
+    int frozen;                    /* 1 for a reference model: forward only, no gradients */
+    grpo_tensor_info tensors[GRPO_NUM_TENSORS];
+    size_t num_parameters;
+    float *params_memory;          /* one block of num_parameters floats */
+    grpo_parameters params;        /* named slices of params_memory */
+    float *grads_memory;           /* same layout; allocated on the first backward */
+    grpo_parameters grads;
+    float *rope_cos, *rope_sin;    /* (context_length, D/2) */
+    /* forward state */
+    float *acts_memory; size_t acts_capacity; /* floats */
+    int *acts_ints; size_t acts_ints_capacity;
+    grpo_activations acts;
+    float *scratch_memory; size_t scratch_capacity;
+    grpo_gradient_scratch scratch;
+    int batch_size, seq_len;       /* B, T of the last forward; 0 before any */
+    float temperature;             /* of the last forward */
+} grpo_model;
+
+/* Creates a model with freshly initialised weights: normal(0, 0.02) matrices, output
+   projections (wo, w_down) scaled by 1/sqrt(2L), norms 1, biases 0. On failure *model is left
+   zeroed and nothing is allocated. */
+GRPODEF grpo_result grpo_model_create(grpo_model *model, const grpo_config *config, uint64_t seed);
+GRPODEF void grpo_model_destroy(grpo_model *model);
+/* The frozen reference model of GRPO's KL penalty: the same config and a copy of the weights,
+   no gradients. One call; destroy it like any model. */
+GRPODEF grpo_result grpo_model_create_reference(grpo_model *reference, const grpo_model *policy);
+/* Copies src's weights into dst (same config), e.g. to refresh a reference model. */
+GRPODEF grpo_result grpo_model_copy_weights(grpo_model *dst, const grpo_model *src);
+GRPODEF void grpo_model_zero_grad(grpo_model *model);
+
+/* ---------------------------------------------------------------------------------------
+   7. Forward and backward over a batch of B sequences of up to T tokens.
+
+   tokens (B, T) are the inputs; targets (B, T) the tokens whose log-probabilities are wanted
+   (usually tokens shifted left by one); lengths (B) the valid tokens of each row -- rows are
+   right-padded and positions t >= lengths[b] are masked out: their log-prob and entropy are
+   0 and they take no gradient. lengths may be NULL (every row is full).
+   logprobs (B, T) receives log softmax(logits / temperature)[target]; entropy (B, T), if not
+   NULL, the entropy of that distribution. The raw logits stay in model->acts.logits (N, V). */
+GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, const int *targets,
+                                       const int *lengths, int B, int T, float temperature,
+                                       float *logprobs, float *entropy);
+/* dlogprobs (B, T) = d(loss)/d(logprobs) of the last forward; adds d(loss)/d(parameters) into
+   model->grads (so micro-batches accumulate). The same backward serves SFT and GRPO. */
+GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprobs);
+
+/* ---------------------------------------------------------------------------------------
+   8. Supervised loss: the mean negative log-likelihood over the tokens where mask is 1
+   (SFT puts the loss on completion tokens only). Returns the loss and writes
+   dlogprobs = -mask / count, ready for grpo_model_backward. mask may be NULL (all tokens). */
+GRPODEF float grpo_sft_loss(const float *logprobs, const float *mask, int B, int T, float *dlogprobs);
+
+/* ---------------------------------------------------------------------------------------
+   9. AdamW (Loshchilov & Hutter: decoupled weight decay, on matrices only), global
+   gradient-norm clipping, and a learning-rate schedule: linear warm-up, then constant or
+   cosine decay. The moments m and v share the parameters' layout. */
+typedef enum { GRPO_SCHEDULE_CONSTANT = 0, GRPO_SCHEDULE_COSINE = 1 } grpo_schedule;
+
+typedef struct {
+    float learning_rate;   /* peak; default 3e-4 */
+    float beta1;           /* default 0.9 */
+    float beta2;           /* default 0.999 */
+    float epsilon;         /* default 1e-8 */
+    float weight_decay;    /* default 0 (TRL's); applied to matrices only */
+    float max_grad_norm;   /* clip the global L2 norm to this; default 1.0; negative disables */
+    int warmup_steps;      /* linear warm-up from lr/warmup to lr; default 0 */
+    grpo_schedule schedule;/* after warm-up; default constant */
+    int total_steps;       /* cosine reaches min_lr_ratio * lr here; required for cosine */
+    float min_lr_ratio;    /* default 0 */
+} grpo_adamw_config;
+
+typedef struct {
+    grpo_adamw_config config; /* resolved */
+    size_t num_parameters;
+    float *m, *v;             /* first and second moments, (num_parameters) each, one allocation */
+    uint64_t step;            /* updates done so far */
+} grpo_adamw;
+
+GRPODEF grpo_adamw_config grpo_adamw_config_resolve(const grpo_adamw_config *config);
+GRPODEF grpo_result grpo_adamw_create(grpo_adamw *optimizer, const grpo_model *model,
+                                      const grpo_adamw_config *config);
+GRPODEF void grpo_adamw_destroy(grpo_adamw *optimizer);
+/* The learning rate of update number step (0-based). */
+GRPODEF float grpo_adamw_learning_rate(const grpo_adamw_config *config, uint64_t step);
+/* Clips the gradients, updates the weights, advances the step. If the gradient norm is NaN or
+   Inf the update is refused with GRPO_ERROR_NON_FINITE and nothing changes. grad_norm (the
+   norm before clipping) and learning_rate may be NULL. Does not zero the gradients. */
+GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model,
+                                    float *grad_norm, float *learning_rate);
+
+/* ---------------------------------------------------------------------------------------
+   10. Checkpoints. Little-endian binary, version 1:
+
+     offset  bytes  field
+          0      8  magic "GRPOCKPT"
+          8      4  version (uint32) = 1
+         12     44  config: vocab_size, context_length, d_model, n_layers, n_heads, n_kv_heads,
+                    d_ff (int32 each), rope_theta, norm_eps (float32), qkv_bias, untied_head (int32)
+         56      8  num_parameters (uint64), must equal what the config implies
+         64      8  step (uint64), the caller's training step
+         72      8  rng_state (uint64)
+         80      4  has_optimizer (uint32, 0 or 1)
+         84      8  optimizer_step (uint64), AdamW updates done
+         92    4*P  parameters (float32), in the order of model->tensors
+          .    8*P  AdamW m then v (float32), only if has_optimizer
+          .      4  CRC-32 (zlib's polynomial) of every byte before it
+
+   Saving writes "<path>.tmp" and renames it over path, so a crash mid-write leaves the old
+   file intact. Loading checks every field and the CRC and changes nothing unless all is
+   well. */
+typedef struct {
+    uint64_t step;       /* the caller's training step */
+    uint64_t rng_state;  /* e.g. grpo_rng.state */
+} grpo_checkpoint_state;
+
+GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *model,
+                                         const grpo_adamw *optimizer, /* may be NULL */
+                                         const grpo_checkpoint_state *state /* may be NULL */);
+/* If model is zeroed (never created) it is created from the file's config; otherwise the file's
+   config must equal the model's. If optimizer is not NULL the file must hold optimizer state;
+   the optimizer's buffers are created if needed and its config is kept. state may be NULL. */
+GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, grpo_adamw *optimizer,
+                                         grpo_checkpoint_state *state);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GRPO_H_INCLUDED */
+
+/* =======================================================================================
+   IMPLEMENTATION
+   ======================================================================================= */
+#ifdef GRPO_IMPLEMENTATION
+#ifndef GRPO_IMPLEMENTATION_DONE
+#define GRPO_IMPLEMENTATION_DONE
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#define GRPO__HAVE_FSYNC 1
+#endif
+#ifdef GRPO_USE_CBLAS
+#include <cblas.h>
+#endif
+
+#if defined(GRPO_MALLOC) && defined(GRPO_FREE)
+#elif !defined(GRPO_MALLOC) && !defined(GRPO_FREE)
+#define GRPO_MALLOC(size) malloc(size)
+#define GRPO_FREE(pointer) free(pointer)
+#else
+#error "grpo.h: define both GRPO_MALLOC and GRPO_FREE, or neither"
+#endif
+#ifndef GRPO_ASSERT
+#include <assert.h>
+#define GRPO_ASSERT(condition) assert(condition)
+#endif
+
+#if defined(_MSC_VER)
+#define GRPO__THREAD_LOCAL __declspec(thread)
+#else
+#define GRPO__THREAD_LOCAL _Thread_local
+#endif
+
+/* ---------------------------------------------------------------------------------------
+   1. Results */
+static GRPO__THREAD_LOCAL char grpo__error_message[512];
+
+GRPODEF const char *grpo_result_string(grpo_result result) {
+    switch (result) {
+    case GRPO_SUCCESS: return "success";
+    case GRPO_ERROR_INVALID_CONFIG: return "invalid config";
+    case GRPO_ERROR_INVALID_ARGUMENT: return "invalid argument";
+    case GRPO_ERROR_OUT_OF_MEMORY: return "out of memory";
+    case GRPO_ERROR_IO: return "input/output error";
+    case GRPO_ERROR_BAD_CHECKPOINT: return "bad checkpoint";
+    case GRPO_ERROR_NON_FINITE: return "non-finite value";
+    case GRPO_ERROR_INVALID_STATE: return "invalid state";
+    }
+    return "unknown result";
+}
+
+GRPODEF const char *grpo_last_error(void) { return grpo__error_message; }
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static grpo_result grpo__fail(grpo_result result, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(grpo__error_message, sizeof grpo__error_message, format, args);
+    va_end(args);
+    return result;
+}
+
+/* Sizes are multiplied with an overflow check, so that a huge config is refused before any
+   allocation rather than wrapping around to a small one. */
+static int grpo__mul(size_t a, size_t b, size_t *out) {
+    if (a != 0 && b > SIZE_MAX / a) return 0;
+    *out = a * b;
+    return 1;
+}
+static int grpo__mul3(size_t a, size_t b, size_t c, size_t *out) {
+    size_t ab;
+    return grpo__mul(a, b, &ab) && grpo__mul(ab, c, out);
+}
+static int grpo__add(size_t a, size_t b, size_t *out) {
+    if (b > SIZE_MAX - a) return 0;
+    *out = a + b;
+    return 1;
+}
+
+static void *grpo__alloc_floats(size_t count) {
+    size_t bytes;
+    if (count == 0 || !grpo__mul(count, sizeof(float), &bytes)) return NULL;
+    return GRPO_MALLOC(bytes);
+}
+
+/* ---------------------------------------------------------------------------------------
+   2. Random numbers */
+GRPODEF grpo_rng grpo_rng_seed(uint64_t seed) {
+    grpo_rng rng;
+    rng.state = seed;
+    return rng;
+}
+
+GRPODEF uint64_t grpo_rng_next(grpo_rng *rng) {
+    uint64_t z = (rng->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+GRPODEF float grpo_rng_uniform(grpo_rng *rng) {
+    return (float)(grpo_rng_next(rng) >> 40) * (1.0f / 16777216.0f);
+}
+
+GRPODEF float grpo_rng_normal(grpo_rng *rng) {
+    /* Box-Muller in double; u1 in (0, 1] so the log is finite. */
+    double u1 = ((double)(grpo_rng_next(rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
+    double u2 = (double)(grpo_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ---------------------------------------------------------------------------------------
+   3. The byte-level tokenizer */
+static grpo_result grpo__byte_encode(const grpo_tokenizer *tokenizer, const char *text, size_t len,
+                                     int *ids, int capacity, int *n_ids) {
+    (void)tokenizer;
+    if (!text && len > 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "byte tokenizer: text is NULL");
+    if (len > (size_t)INT32_MAX) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "byte tokenizer: text of %zu bytes is longer than 2^31-1", len);
+    if (n_ids) *n_ids = (int)len;
+    if ((size_t)capacity < len || (!ids && len > 0))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "byte tokenizer: %zu ids do not fit in capacity %d", len, capacity);
+    for (size_t i = 0; i < len; i++) ids[i] = (unsigned char)text[i];
+    return GRPO_SUCCESS;
+}
+
+static grpo_result grpo__byte_decode(const grpo_tokenizer *tokenizer, const int *ids, int n,
+                                     char *text, size_t capacity, size_t *n_bytes) {
+    (void)tokenizer;
+    size_t needed = 0;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= GRPO_BYTE_VOCAB_SIZE)
+            return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "byte tokenizer: ids[%d] = %d is outside the vocabulary [0, %d)", i, ids[i], GRPO_BYTE_VOCAB_SIZE);
+        if (ids[i] < 256) needed++;
+    }
+    if (n_bytes) *n_bytes = needed;
+    if (!text || capacity < needed + 1)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "byte tokenizer: %zu bytes and a NUL do not fit in capacity %zu", needed, capacity);
+    size_t at = 0;
+    for (int i = 0; i < n; i++)
+        if (ids[i] < 256) text[at++] = (char)ids[i];
+    text[at] = '\0';
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_tokenizer grpo_byte_tokenizer(void) {
+    grpo_tokenizer tokenizer;
+    tokenizer.vocab_size = GRPO_BYTE_VOCAB_SIZE;
+    tokenizer.bos_id = GRPO_BYTE_BOS;
+    tokenizer.eos_id = GRPO_BYTE_EOS;
+    tokenizer.pad_id = GRPO_BYTE_PAD;
+    tokenizer.state = NULL;
+    tokenizer.encode = grpo__byte_encode;
+    tokenizer.decode = grpo__byte_decode;
+    return tokenizer;
+}
+
+/* ---------------------------------------------------------------------------------------
+   4. Configuration */
+#define GRPO__DEFAULT(value, fallback) ((value) == 0 ? (fallback) : (value))
+
+GRPODEF grpo_config grpo_config_resolve(const grpo_config *config) {
+    grpo_config c = *config;
+    c.vocab_size = GRPO__DEFAULT(c.vocab_size, GRPO_BYTE_VOCAB_SIZE);
+    c.context_length = GRPO__DEFAULT(c.context_length, 256);
+    c.d_model = GRPO__DEFAULT(c.d_model, 256);
+    c.n_layers = GRPO__DEFAULT(c.n_layers, 4);
+    c.n_heads = GRPO__DEFAULT(c.n_heads, 4);
+    c.n_kv_heads = GRPO__DEFAULT(c.n_kv_heads, c.n_heads);
+    if (c.d_ff == 0 && c.d_model > 0 && c.d_model <= (1 << 24)) c.d_ff = ((8 * c.d_model / 3) + 31) / 32 * 32;
+    c.rope_theta = GRPO__DEFAULT(c.rope_theta, 10000.0f);
+    c.norm_eps = GRPO__DEFAULT(c.norm_eps, 1e-5f);
+    return c;
+}
+
+/* The largest size of any one dimension. Keeping every dimension below 2^24 lets the kernels
+   index with int within a row while all products are formed in size_t. */
+#define GRPO__MAX_DIMENSION (1 << 24)
+
+static grpo_result grpo__check_dimension(const char *field, int value) {
+    if (value <= 0 || value > GRPO__MAX_DIMENSION)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.%s = %d: expected 1 to %d", field, value, GRPO__MAX_DIMENSION);
+    return GRPO_SUCCESS;
+}
+
+static grpo_result grpo__layout_tensors(grpo_tensor_info *tensors, const grpo_config *c, size_t *total);
+
+GRPODEF grpo_result grpo_config_validate(const grpo_config *config) {
+    if (!config) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "config is NULL");
+    grpo_config c = grpo_config_resolve(config);
+    grpo_result r;
+    if ((r = grpo__check_dimension("vocab_size", c.vocab_size))) return r;
+    if ((r = grpo__check_dimension("context_length", c.context_length))) return r;
+    if ((r = grpo__check_dimension("d_model", c.d_model))) return r;
+    if ((r = grpo__check_dimension("n_layers", c.n_layers))) return r;
+    if ((r = grpo__check_dimension("n_heads", c.n_heads))) return r;
+    if ((r = grpo__check_dimension("n_kv_heads", c.n_kv_heads))) return r;
+    if ((r = grpo__check_dimension("d_ff", c.d_ff))) return r;
+    if (c.d_model % c.n_heads != 0)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.d_model = %d is not divisible by config.n_heads = %d", c.d_model, c.n_heads);
+    if ((c.d_model / c.n_heads) % 2 != 0)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.d_model / config.n_heads = %d: the head size must be even for rotary embeddings", c.d_model / c.n_heads);
+    if (c.n_heads % c.n_kv_heads != 0)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.n_heads = %d is not divisible by config.n_kv_heads = %d", c.n_heads, c.n_kv_heads);
+    if (!(c.rope_theta > 1.0f) || !isfinite(c.rope_theta))
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.rope_theta = %g: expected a finite number > 1", (double)c.rope_theta);
+    if (!(c.norm_eps > 0.0f) || !(c.norm_eps < 1.0f))
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.norm_eps = %g: expected a number in (0, 1)", (double)c.norm_eps);
+    if (c.qkv_bias != 0 && c.qkv_bias != 1)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.qkv_bias = %d: expected 0 or 1", c.qkv_bias);
+    if (c.untied_head != 0 && c.untied_head != 1)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.untied_head = %d: expected 0 or 1", c.untied_head);
+    grpo_tensor_info tensors[GRPO_NUM_TENSORS];
+    size_t total;
+    return grpo__layout_tensors(tensors, &c, &total);
+}
+
+/* ---------------------------------------------------------------------------------------
+   5. The model: the tensor table, one allocation, initialisation */
+static void grpo__tensor(grpo_tensor_info *t, const char *name, int rank, size_t d0, size_t d1, size_t d2,
+                         int decay, int present, int *ok) {
+    t->name = name;
+    t->rank = rank;
+    t->shape[0] = (int)d0; t->shape[1] = (int)d1; t->shape[2] = (int)d2;
+    t->weight_decay = decay;
+    size_t count = 0;
+    if (present && !grpo__mul3(d0, rank > 1 ? d1 : 1, rank > 2 ? d2 : 1, &count)) *ok = 0;
+    t->count = count;
+}
+
+/* Fills names, shapes and offsets of every parameter tensor; refuses a config whose parameter
+   count overflows size_t (or the float block's byte count). */
+static grpo_result grpo__layout_tensors(grpo_tensor_info *tensors, const grpo_config *c, size_t *total) {
+    size_t L = (size_t)c->n_layers, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
+    size_t D = C / (size_t)c->n_heads, QD = (size_t)c->n_heads * D, KD = (size_t)c->n_kv_heads * D;
+    int ok = 1, bias = c->qkv_bias != 0;
+    grpo__tensor(&tensors[GRPO_TENSOR_TOKEN_EMBEDDING], "token_embedding", 2, V, C, 0, 1, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_ATTN_NORM], "attn_norm", 2, L, C, 0, 0, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_WQ], "wq", 3, L, QD, C, 1, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_BQ], "bq", 2, L, QD, 0, 0, bias, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_WK], "wk", 3, L, KD, C, 1, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_BK], "bk", 2, L, KD, 0, 0, bias, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_WV], "wv", 3, L, KD, C, 1, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_BV], "bv", 2, L, KD, 0, 0, bias, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_WO], "wo", 3, L, C, QD, 1, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_MLP_NORM], "mlp_norm", 2, L, C, 0, 0, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_W_GATE], "w_gate", 3, L, F, C, 1, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_W_UP], "w_up", 3, L, F, C, 1, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_W_DOWN], "w_down", 3, L, C, F, 1, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_FINAL_NORM], "final_norm", 1, C, 0, 0, 0, 1, &ok);
+    grpo__tensor(&tensors[GRPO_TENSOR_LM_HEAD], "lm_head", 2, V, C, 0, 1, c->untied_head != 0, &ok);
+    size_t offset = 0;
+    for (int i = 0; i < GRPO_NUM_TENSORS && ok; i++) {
+        tensors[i].offset = offset;
+        ok = grpo__add(offset, tensors[i].count, &offset);
+    }
+    size_t bytes;
+    if (!ok || !grpo__mul(offset, sizeof(float), &bytes))
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config: the parameter count overflows size_t (d_model %d, n_layers %d, d_ff %d, vocab_size %d)",
+                          c->d_model, c->n_layers, c->d_ff, c->vocab_size);
+    *total = offset;
+    return GRPO_SUCCESS;
+}
+
+static void grpo__point_parameters(grpo_parameters *p, float *memory, const grpo_tensor_info *tensors) {
+    float **slots[GRPO_NUM_TENSORS] = {
+        &p->token_embedding, &p->attn_norm, &p->wq, &p->bq, &p->wk, &p->bk, &p->wv, &p->bv, &p->wo,
+        &p->mlp_norm, &p->w_gate, &p->w_up, &p->w_down, &p->final_norm, &p->lm_head};
+    for (int i = 0; i < GRPO_NUM_TENSORS; i++)
+        *slots[i] = (memory && tensors[i].count) ? memory + tensors[i].offset : NULL;
+}
+
+/* cos/sin tables of rotary embeddings, computed in double so that long contexts stay exact:
+   angle(t, i) = t * theta^(-2i/D), for the pair (i, i + D/2) (the "rotate half" layout of
+   Hugging Face Llama/Qwen2, not the interleaved one of the original RoFormer). */
+static void grpo__rope_tables(float *cos_table, float *sin_table, int T, int D, float theta) {
+    int half = D / 2;
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < half; i++) {
+            double angle = (double)t * pow((double)theta, -2.0 * i / D);
+            cos_table[(size_t)t * half + i] = (float)cos(angle);
+            sin_table[(size_t)t * half + i] = (float)sin(angle);
+        }
+}
+
+/* Allocates the parameter block and RoPE tables for a resolved, valid config. */
+static grpo_result grpo__model_allocate(grpo_model *model, const grpo_config *config) {
+    grpo_result r = grpo_config_validate(config);
+    if (r) return r;
+    memset(model, 0, sizeof *model);
+    model->config = grpo_config_resolve(config);
+    model->head_size = model->config.d_model / model->config.n_heads;
+    grpo__layout_tensors(model->tensors, &model->config, &model->num_parameters);
+    size_t rope_count;
+    if (!grpo__mul((size_t)model->config.context_length, (size_t)(model->head_size / 2), &rope_count))
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.context_length = %d: the rotary tables overflow size_t", model->config.context_length);
+    model->params_memory = (float *)grpo__alloc_floats(model->num_parameters);
+    model->rope_cos = (float *)grpo__alloc_floats(rope_count);
+    model->rope_sin = (float *)grpo__alloc_floats(rope_count);
+    if (!model->params_memory || !model->rope_cos || !model->rope_sin) {
+        grpo_model_destroy(model);
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "model: could not allocate %zu parameters (%.1f MiB)",
+                          model->num_parameters, (double)model->num_parameters * 4.0 / 1048576.0);
+    }
+    grpo__point_parameters(&model->params, model->params_memory, model->tensors);
+    grpo__rope_tables(model->rope_cos, model->rope_sin, model->config.context_length, model->head_size, model->config.rope_theta);
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_model_create(grpo_model *model, const grpo_config *config, uint64_t seed) {
+    if (!model) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_model_create: model is NULL");
+    memset(model, 0, sizeof *model);
+    grpo_result r = grpo__model_allocate(model, config);
+    if (r) return r;
+    grpo_rng rng = grpo_rng_seed(seed);
+    float projection_scale = 0.02f / sqrtf(2.0f * (float)model->config.n_layers);
+    for (int i = 0; i < GRPO_NUM_TENSORS; i++) {
+        const grpo_tensor_info *t = &model->tensors[i];
+        float *w = model->params_memory + t->offset;
+        int is_norm = (i == GRPO_TENSOR_ATTN_NORM || i == GRPO_TENSOR_MLP_NORM || i == GRPO_TENSOR_FINAL_NORM);
+        int is_bias = (i == GRPO_TENSOR_BQ || i == GRPO_TENSOR_BK || i == GRPO_TENSOR_BV);
+        float scale = (i == GRPO_TENSOR_WO || i == GRPO_TENSOR_W_DOWN) ? projection_scale : 0.02f;
+        for (size_t j = 0; j < t->count; j++)
+            w[j] = is_norm ? 1.0f : is_bias ? 0.0f : scale * grpo_rng_normal(&rng);
+    }
+    return GRPO_SUCCESS;
+}
+
+GRPODEF void grpo_model_destroy(grpo_model *model) {
+    if (!model) return;
+    GRPO_FREE(model->params_memory);
+    GRPO_FREE(model->grads_memory);
+    GRPO_FREE(model->rope_cos);
+    GRPO_FREE(model->rope_sin);
+    GRPO_FREE(model->acts_memory);
+    GRPO_FREE(model->acts_ints);
+    GRPO_FREE(model->scratch_memory);
+    memset(model, 0, sizeof *model);
+}
+
+GRPODEF grpo_result grpo_model_copy_weights(grpo_model *dst, const grpo_model *src) {
+    if (!dst || !src || !dst->params_memory || !src->params_memory)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_model_copy_weights: both models must be created");
+    if (memcmp(&dst->config, &src->config, sizeof dst->config) != 0)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_model_copy_weights: the two models have different configs");
+    memcpy(dst->params_memory, src->params_memory, src->num_parameters * sizeof(float));
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_model_create_reference(grpo_model *reference, const grpo_model *policy) {
+    if (!reference || !policy || !policy->params_memory)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_model_create_reference: the policy must be created");
+    grpo_result r = grpo__model_allocate(reference, &policy->config);
+    if (r) return r;
+    memcpy(reference->params_memory, policy->params_memory, policy->num_parameters * sizeof(float));
+    reference->frozen = 1;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF void grpo_model_zero_grad(grpo_model *model) {
+    if (model && model->grads_memory) memset(model->grads_memory, 0, model->num_parameters * sizeof(float));
+}
+
+/* ---------------------------------------------------------------------------------------
+   6. Layers, each a forward/backward pair side by side: outputs first, then inputs, then
+   sizes. Forwards overwrite their outputs; backwards accumulate (+=) into their gradients. */
+
+/* A vectorisable expf (Cephes' polynomial, relative error ~2e-7 over the clamped range).
+   glibc's expf does not vectorise without -ffast-math, and a scalar exp in softmax or SiLU
+   costs more than the matmuls around it. */
+static inline float grpo__expf(float x) {
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f;
+    r = r + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { uint32_t u; float f; } scale;
+    scale.u = (uint32_t)((int32_t)n + 127) << 23;
+    return p * scale.f;
+}
+
+/* C (M, N) = alpha * op(A) op(B) + beta * C, row-major; op transposes when trans_ is 1.
+   The portable path is a cache-blocked loop written so the compiler vectorises the inner
+   j loop; it is also the reference the BLAS path is tested against. */
+static void grpo__sgemm_portable(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                                 const float *A, int lda, const float *B, int ldb, float beta,
+                                 float *C, int ldc) {
+    #pragma omp parallel for schedule(static)
+    for (int i = 0; i < M; i++) {
+        float *c = C + (size_t)i * ldc;
+        if (beta == 0.0f) for (int j = 0; j < N; j++) c[j] = 0.0f;
+        else if (beta != 1.0f) for (int j = 0; j < N; j++) c[j] *= beta;
+    }
+    enum { BLOCK_K = 256 };
+    for (int k0 = 0; k0 < K; k0 += BLOCK_K) {
+        int k1 = k0 + BLOCK_K < K ? k0 + BLOCK_K : K;
+        if (!trans_b) {
+            /* C[i,:] += a[i,k] * B[k,:]: contiguous rows of B */
+            #pragma omp parallel for schedule(static)
+            for (int i = 0; i < M; i++) {
+                float *c = C + (size_t)i * ldc;
+                for (int k = k0; k < k1; k++) {
+                    float a = alpha * (trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]);
+                    const float *b = B + (size_t)k * ldb;
+                    for (int j = 0; j < N; j++) c[j] += a * b[j];
+                }
+            }
+        } else {
+            /* C[i,j] += dot(a[i,:], B[j,:]): contiguous rows of both when A is not transposed */
+            #pragma omp parallel for schedule(static)
+            for (int i = 0; i < M; i++) {
+                float *c = C + (size_t)i * ldc;
+                for (int j = 0; j < N; j++) {
+                    const float *b = B + (size_t)j * ldb;
+                    float sum = 0.0f;
+                    if (!trans_a) {
+                        const float *a = A + (size_t)i * lda;
+                        for (int k = k0; k < k1; k++) sum += a[k] * b[k];
+                    } else {
+                        for (int k = k0; k < k1; k++) sum += A[(size_t)k * lda + i] * b[k];
+                    }
+                    c[j] += alpha * sum;
+                }
+            }
+        }
+    }
+}
+
+static void grpo__sgemm(int trans_a, int trans_b, int M, int N, int K, float alpha,
+                        const float *A, int lda, const float *B, int ldb, float beta, float *C, int ldc) {
+    if (M <= 0 || N <= 0) return;
+#ifdef GRPO_USE_CBLAS
+    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans,
+                M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#else
+    grpo__sgemm_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+#endif
+}
+
+/* out (N, OC) = inp (N, IC) W^T + bias, with W (OC, IC) and bias (OC) or NULL. */
+static void grpo__matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
+                                 int N, int IC, int OC) {
+    grpo__sgemm(0, 1, N, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
+    if (bias) {
+        #pragma omp parallel for schedule(static)
+        for (int n = 0; n < N; n++)
+            for (int o = 0; o < OC; o++) out[(size_t)n * OC + o] += bias[o];
+    }
+}
+
+/* dinp += dout W;  dweight += dout^T inp;  dbias += column sums of dout. */
+static void grpo__matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                                  const float *inp, const float *weight, int N, int IC, int OC) {
+    grpo__sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
+    grpo__sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
+    if (dbias) {
+        /* each output column summed over rows in a fixed order: deterministic */
+        #pragma omp parallel for schedule(static)
+        for (int o = 0; o < OC; o++) {
+            float sum = 0.0f;
+            for (int n = 0; n < N; n++) sum += dout[(size_t)n * OC + o];
+            dbias[o] += sum;
+        }
+    }
+}
+
+/* x (N, C) = table[tokens] */
+static void grpo__embedding_forward(float *out, const int *tokens, const float *table, int N, int C) {
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++)
+        memcpy(out + (size_t)n * C, table + (size_t)tokens[n] * C, (size_t)C * sizeof(float));
+}
+
+/* Rows that share a token add into the same table row, so this loop stays serial. */
+static void grpo__embedding_backward(float *dtable, const float *dout, const int *tokens, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        float *row = dtable + (size_t)tokens[n] * C;
+        const float *d = dout + (size_t)n * C;
+        for (int c = 0; c < C; c++) row[c] += d[c];
+    }
+}
+
+/* RMSNorm (Zhang & Sennrich 2019), as in Llama: y = x / sqrt(mean(x^2) + eps) * weight. */
+static void grpo__rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
+                                  int N, int C, float eps) {
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *y = out + (size_t)n * C;
+        float sum = 0.0f;
+        for (int c = 0; c < C; c++) sum += x[c] * x[c];
+        float s = 1.0f / sqrtf(sum / (float)C + eps);
+        for (int c = 0; c < C; c++) y[c] = x[c] * s * weight[c];
+        rstd[n] = s;
+    }
+}
+
+/* With x_hat = x * s: dx = s * (dy*w - x_hat * mean(dy*w*x_hat)); dweight += sum_n dy * x_hat. */
+static void grpo__rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                                   const float *weight, const float *rstd, int N, int C) {
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C, *dy = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        float s = rstd[n], dot = 0.0f;
+        for (int c = 0; c < C; c++) dot += dy[c] * weight[c] * x[c] * s;
+        dot /= (float)C;
+        for (int c = 0; c < C; c++) dx[c] += s * (dy[c] * weight[c] - x[c] * s * dot);
+    }
+    /* the weight gradient sums over rows: one column per thread, rows in order */
+    #pragma omp parallel for schedule(static)
+    for (int c = 0; c < C; c++) {
+        float sum = 0.0f;
+        for (int n = 0; n < N; n++) sum += dout[(size_t)n * C + c] * inp[(size_t)n * C + c] * rstd[n];
+        dweight[c] += sum;
+    }
+}
+
+/* Rotary position embeddings (Su et al. 2021), in place on x (B, T, n_heads, D): each pair
+   (x_i, x_{i+D/2}) is rotated by the angle of position t. The backward is the rotation by
+   the opposite angle (sign = -1), since a rotation's transpose is its inverse. */
+static void grpo__rope_rotate(float *x, const float *cos_table, const float *sin_table,
+                              int B, int T, int n_heads, int D, float sign) {
+    int half = D / 2;
+    #pragma omp parallel for schedule(static)
+    for (int bt = 0; bt < B * T; bt++) {
+        int t = bt % T;
+        const float *cs = cos_table + (size_t)t * half, *sn = sin_table + (size_t)t * half;
+        for (int h = 0; h < n_heads; h++) {
+            float *v = x + ((size_t)bt * n_heads + h) * D;
+            for (int i = 0; i < half; i++) {
+                float a = v[i], b = v[i + half], s = sign * sn[i];
+                v[i] = a * cs[i] - b * s;
+                v[i + half] = b * cs[i] + a * s;
+            }
+        }
+    }
+}
+static void grpo__rope_forward(float *x, const float *c, const float *s, int B, int T, int nh, int D) {
+    grpo__rope_rotate(x, c, s, B, T, nh, D, 1.0f);
+}
+static void grpo__rope_backward(float *dx, const float *c, const float *s, int B, int T, int nh, int D) {
+    grpo__rope_rotate(dx, c, s, B, T, nh, D, -1.0f);
+}
+
+/* Causal multi-head attention with grouped-query attention: query head h reads key/value head
+   h / (H/KVH). q (B,T,H,D), k and v (B,T,KVH,D), out (B,T,H,D), att (B,H,T,T) keeps the
+   softmax for the backward (entries above the diagonal are left unset and never read). */
+static void grpo__attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
+                                    int B, int T, int H, int KVH, int D) {
+    float scale = 1.0f / sqrtf((float)D);
+    int group = H / KVH;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+        for (int h = 0; h < H; h++)
+            for (int t = 0; t < T; t++) {
+                const float *qt = q + (((size_t)b * T + t) * H + h) * D;
+                float *a = att + (((size_t)b * H + h) * T + t) * T;
+                float maxval = -INFINITY;
+                for (int j = 0; j <= t; j++) {
+                    const float *kj = k + (((size_t)b * T + j) * KVH + h / group) * D;
+                    float dot = 0.0f;
+                    for (int d = 0; d < D; d++) dot += qt[d] * kj[d];
+                    a[j] = dot * scale;
+                    if (a[j] > maxval) maxval = a[j];
+                }
+                float sum = 0.0f;
+                for (int j = 0; j <= t; j++) { a[j] = grpo__expf(a[j] - maxval); sum += a[j]; }
+                float inv = 1.0f / sum;
+                float *o = out + (((size_t)b * T + t) * H + h) * D;
+                for (int d = 0; d < D; d++) o[d] = 0.0f;
+                for (int j = 0; j <= t; j++) {
+                    a[j] *= inv;
+                    const float *vj = v + (((size_t)b * T + j) * KVH + h / group) * D;
+                    for (int d = 0; d < D; d++) o[d] += a[j] * vj[d];
+                }
+            }
+}
+
+/* One (batch, kv head) per iteration, so the heads of a group that add into the same dk/dv
+   rows run on one thread: no races, deterministic order. scratch is (B, KVH, T). */
+static void grpo__attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
+                                     const float *att, const float *q, const float *k, const float *v,
+                                     int B, int T, int H, int KVH, int D) {
+    float scale = 1.0f / sqrtf((float)D);
+    int group = H / KVH;
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int b = 0; b < B; b++)
+            for (int kh = 0; kh < KVH; kh++) {
+                float *datt = scratch + ((size_t)b * KVH + kh) * T;
+                for (int h = kh * group; h < (kh + 1) * group; h++)
+                    for (int t = 0; t < T; t++) {
+                        const float *a = att + (((size_t)b * H + h) * T + t) * T;
+                        const float *dot = dout + (((size_t)b * T + t) * H + h) * D;
+                        const float *qt = q + (((size_t)b * T + t) * H + h) * D;
+                        float *dqt = dq + (((size_t)b * T + t) * H + h) * D;
+                        float weighted = 0.0f;
+                        for (int j = 0; j <= t; j++) {
+                            const float *vj = v + (((size_t)b * T + j) * KVH + kh) * D;
+                            float *dvj = dv + (((size_t)b * T + j) * KVH + kh) * D;
+                            float s = 0.0f;
+                            for (int d = 0; d < D; d++) { s += dot[d] * vj[d]; dvj[d] += a[j] * dot[d]; }
+                            datt[j] = s;
+                            weighted += a[j] * s;
+                        }
+                        for (int j = 0; j <= t; j++) {
+                            float dscore = a[j] * (datt[j] - weighted) * scale;
+                            const float *kj = k + (((size_t)b * T + j) * KVH + kh) * D;
+                            float *dkj = dk + (((size_t)b * T + j) * KVH + kh) * D;
+                            for (int d = 0; d < D; d++) { dqt[d] += dscore * kj[d]; dkj[d] += dscore * qt[d]; }
+                        }
+                    }
+            }
+}
+
+/* SwiGLU (Shazeer 2020): hidden = silu(gate) * up, silu(x) = x * sigmoid(x). */
+static void grpo__swiglu_forward(float *hidden, const float *gate, const float *up, size_t count) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        float g = gate[i];
+        hidden[i] = g / (1.0f + grpo__expf(-g)) * up[i];
+    }
+}
+
+/* silu'(g) = sigmoid(g) * (1 + g * (1 - sigmoid(g))). Overwrites dgate and dup. */
+static void grpo__swiglu_backward(float *dgate, float *dup, const float *dhidden, const float *gate,
+                                  const float *up, size_t count) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < count; i++) {
+        float g = gate[i], sig = 1.0f / (1.0f + grpo__expf(-g));
+        dup[i] = dhidden[i] * g * sig;
+        dgate[i] = dhidden[i] * up[i] * sig * (1.0f + g * (1.0f - sig));
+    }
+}
+
+/* Log-probability of each target under softmax(logits / temperature), and the entropy of that
+   distribution, over rows n = b*T + t. Rows with t >= lengths[b] are padding: 0 for both. */
+static void grpo__logprob_forward(float *logprobs, float *entropy, const float *logits, const int *targets,
+                                  const int *lengths, int N, int T, int V, float temperature) {
+    float inv_t = 1.0f / temperature;
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        if (n % T >= lengths[n / T]) { logprobs[n] = 0.0f; if (entropy) entropy[n] = 0.0f; continue; }
+        const float *z = logits + (size_t)n * V;
+        float maxval = -INFINITY;
+        for (int j = 0; j < V; j++) if (z[j] > maxval) maxval = z[j];
+        float sum = 0.0f, weighted = 0.0f;
+        for (int j = 0; j < V; j++) {
+            float shifted = (z[j] - maxval) * inv_t, e = grpo__expf(shifted);
+            sum += e;
+            weighted += e * shifted;
+        }
+        float log_z = logf(sum);
+        logprobs[n] = (z[targets[n]] - maxval) * inv_t - log_z;
+        /* H = -sum p log p = log Z - sum p * shifted */
+        if (entropy) entropy[n] = log_z - weighted / sum;
+    }
+}
+
+/* d lp / d z_j = (1[j = y] - softmax_j(z / T)) / T.  Overwrites dlogits. */
+static void grpo__logprob_backward(float *dlogits, const float *dlogprobs, const float *logits, const int *targets,
+                                   const int *lengths, int N, int T, int V, float temperature) {
+    float inv_t = 1.0f / temperature;
+    #pragma omp parallel for schedule(static)
+    for (int n = 0; n < N; n++) {
+        float *dz = dlogits + (size_t)n * V;
+        if (n % T >= lengths[n / T] || dlogprobs[n] == 0.0f) { memset(dz, 0, (size_t)V * sizeof(float)); continue; }
+        const float *z = logits + (size_t)n * V;
+        float maxval = -INFINITY;
+        for (int j = 0; j < V; j++) if (z[j] > maxval) maxval = z[j];
+        float sum = 0.0f;
+        for (int j = 0; j < V; j++) { dz[j] = grpo__expf((z[j] - maxval) * inv_t); sum += dz[j]; }
+        float g = dlogprobs[n] * inv_t, scale = -g / sum;
+        for (int j = 0; j < V; j++) dz[j] *= scale;
+        dz[targets[n]] += g;
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+   7. The whole model */
+
+/* Lays out activation buffers for B x T and grows the block if needed. */
+static grpo_result grpo__ensure_activations(grpo_model *model, int B, int T) {
+    const grpo_config *c = &model->config;
+    size_t L = (size_t)c->n_layers, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
+    size_t D = (size_t)model->head_size, QD = (size_t)c->n_heads * D, KD = (size_t)c->n_kv_heads * D;
+    size_t N = (size_t)B * (size_t)T;
+    size_t sizes[17], total = 0;
+    int ok = grpo__mul3(L + 1, N, C, &sizes[0]) && grpo__mul(L, N, &sizes[1]) && grpo__mul3(L, N, C, &sizes[2]) &&
+             grpo__mul3(L, N, QD, &sizes[3]) && grpo__mul3(L, N, KD, &sizes[4]) && grpo__mul3(L, N, KD, &sizes[5]) &&
+             grpo__mul3(L * (size_t)c->n_heads, N, (size_t)T, &sizes[6]) && grpo__mul3(L, N, QD, &sizes[7]) &&
+             grpo__mul3(L, N, C, &sizes[8]) && grpo__mul(L, N, &sizes[9]) && grpo__mul3(L, N, C, &sizes[10]) &&
+             grpo__mul3(L, N, F, &sizes[11]) && grpo__mul3(L, N, F, &sizes[12]) && grpo__mul3(L, N, F, &sizes[13]) &&
+             grpo__mul(N, 1, &sizes[14]) && grpo__mul(N, C, &sizes[15]) && grpo__mul(N, V, &sizes[16]);
+    for (int i = 0; i < 17 && ok; i++) ok = grpo__add(total, sizes[i], &total);
+    size_t ints = 0;
+    ok = ok && grpo__mul(N, 2, &ints) && grpo__add(ints, (size_t)B, &ints);
+    size_t bytes;
+    ok = ok && grpo__mul(total, sizeof(float), &bytes);
+    if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: activations for B = %d, T = %d overflow size_t", B, T);
+    if (total > model->acts_capacity) {
+        float *memory = (float *)grpo__alloc_floats(total);
+        if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: could not allocate %.1f MiB of activations for B = %d, T = %d", (double)bytes / 1048576.0, B, T);
+        GRPO_FREE(model->acts_memory);
+        model->acts_memory = memory;
+        model->acts_capacity = total;
+    }
+    if (ints > model->acts_ints_capacity) {
+        int *memory = (int *)GRPO_MALLOC(ints * sizeof(int));
+        if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: could not allocate token buffers for B = %d, T = %d", B, T);
+        GRPO_FREE(model->acts_ints);
+        model->acts_ints = memory;
+        model->acts_ints_capacity = ints;
+    }
+    float **slots[17] = {&model->acts.residual, &model->acts.attn_rstd, &model->acts.attn_in, &model->acts.q,
+                         &model->acts.k, &model->acts.v, &model->acts.att, &model->acts.att_out,
+                         &model->acts.residual_mid, &model->acts.mlp_rstd, &model->acts.mlp_in, &model->acts.gate,
+                         &model->acts.up, &model->acts.hidden, &model->acts.final_rstd, &model->acts.final_out,
+                         &model->acts.logits};
+    float *at = model->acts_memory;
+    for (int i = 0; i < 17; i++) { *slots[i] = at; at += sizes[i]; }
+    model->acts.tokens = model->acts_ints;
+    model->acts.targets = model->acts_ints + N;
+    model->acts.lengths = model->acts_ints + 2 * N;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, const int *targets,
+                                       const int *lengths, int B, int T, float temperature,
+                                       float *logprobs, float *entropy) {
+    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "forward: the model is not created");
+    if (!tokens || !targets || !logprobs) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: tokens, targets and logprobs must not be NULL");
+    const grpo_config *c = &model->config;
+    if (B <= 0 || T <= 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: B = %d, T = %d: expected both > 0", B, T);
+    if (T > c->context_length) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: T = %d is longer than config.context_length = %d", T, c->context_length);
+    if (!(temperature > 0.0f) || !isfinite(temperature)) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: temperature = %g: expected a finite number > 0", (double)temperature);
+    for (int b = 0; b < B; b++) {
+        int len = lengths ? lengths[b] : T;
+        if (len < 0 || len > T) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: lengths[%d] = %d: expected 0 to T = %d", b, len, T);
+        for (int t = 0; t < T; t++) {
+            size_t i = (size_t)b * T + t;
+            if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
+                return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: tokens[b=%d, t=%d] = %d is outside the vocabulary [0, %d)", b, t, tokens[i], c->vocab_size);
+            if (t < len && (targets[i] < 0 || targets[i] >= c->vocab_size))
+                return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: targets[b=%d, t=%d] = %d is outside the vocabulary [0, %d)", b, t, targets[i], c->vocab_size);
+        }
+    }
+    grpo_result r = grpo__ensure_activations(model, B, T);
+    if (r) return r;
+
+    int N = B * T, C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers;
+    int H = c->n_heads, KVH = c->n_kv_heads, D = model->head_size, QD = H * D, KD = KVH * D;
+    grpo_activations *a = &model->acts;
+    const grpo_parameters *p = &model->params;
+    model->batch_size = B;
+    model->seq_len = T;
+    model->temperature = temperature;
+    memcpy(a->tokens, tokens, (size_t)N * sizeof(int));
+    for (int b = 0; b < B; b++) {
+        a->lengths[b] = lengths ? lengths[b] : T;
+        /* padding targets may be anything; store 0 so the backward never indexes with them */
+        for (int t = 0; t < T; t++) a->targets[(size_t)b * T + t] = t < a->lengths[b] ? targets[(size_t)b * T + t] : 0;
+    }
+
+    grpo__embedding_forward(a->residual, a->tokens, p->token_embedding, N, C);
+    for (int l = 0; l < L; l++) {
+        float *x = a->residual + (size_t)l * N * C, *x_mid = a->residual_mid + (size_t)l * N * C;
+        float *x_next = a->residual + (size_t)(l + 1) * N * C;
+        float *attn_in = a->attn_in + (size_t)l * N * C, *mlp_in = a->mlp_in + (size_t)l * N * C;
+        float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD, *v = a->v + (size_t)l * N * KD;
+        float *att = a->att + (size_t)l * B * H * T * T, *att_out = a->att_out + (size_t)l * N * QD;
+        float *gate = a->gate + (size_t)l * N * F, *up = a->up + (size_t)l * N * F, *hidden = a->hidden + (size_t)l * N * F;
+
+        grpo__rmsnorm_forward(attn_in, a->attn_rstd + (size_t)l * N, x, p->attn_norm + (size_t)l * C, N, C, c->norm_eps);
+        grpo__matmul_forward(q, attn_in, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, N, C, QD);
+        grpo__matmul_forward(k, attn_in, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, N, C, KD);
+        grpo__matmul_forward(v, attn_in, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, N, C, KD);
+        grpo__rope_forward(q, model->rope_cos, model->rope_sin, B, T, H, D);
+        grpo__rope_forward(k, model->rope_cos, model->rope_sin, B, T, KVH, D);
+        grpo__attention_forward(att_out, att, q, k, v, B, T, H, KVH, D);
+        grpo__matmul_forward(x_mid, att_out, p->wo + (size_t)l * C * QD, NULL, N, QD, C);
+        for (size_t i = 0; i < (size_t)N * C; i++) x_mid[i] += x[i];
+
+        grpo__rmsnorm_forward(mlp_in, a->mlp_rstd + (size_t)l * N, x_mid, p->mlp_norm + (size_t)l * C, N, C, c->norm_eps);
+        grpo__matmul_forward(gate, mlp_in, p->w_gate + (size_t)l * F * C, NULL, N, C, F);
+        grpo__matmul_forward(up, mlp_in, p->w_up + (size_t)l * F * C, NULL, N, C, F);
+        grpo__swiglu_forward(hidden, gate, up, (size_t)N * F);
+        grpo__matmul_forward(x_next, hidden, p->w_down + (size_t)l * C * F, NULL, N, F, C);
+        for (size_t i = 0; i < (size_t)N * C; i++) x_next[i] += x_mid[i];
+    }
+    const float *head = p->lm_head ? p->lm_head : p->token_embedding;
+    grpo__rmsnorm_forward(a->final_out, a->final_rstd, a->residual + (size_t)L * N * C, p->final_norm, N, C, c->norm_eps);
+    grpo__matmul_forward(a->logits, a->final_out, head, NULL, N, C, V);
+    grpo__logprob_forward(logprobs, entropy, a->logits, a->targets, a->lengths, N, T, V, temperature);
+    return GRPO_SUCCESS;
+}
+
+static grpo_result grpo__ensure_gradients(grpo_model *model) {
+    if (!model->grads_memory) {
+        model->grads_memory = (float *)grpo__alloc_floats(model->num_parameters);
+        if (!model->grads_memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: could not allocate gradients for %zu parameters", model->num_parameters);
+        memset(model->grads_memory, 0, model->num_parameters * sizeof(float));
+        grpo__point_parameters(&model->grads, model->grads_memory, model->tensors);
+    }
+    const grpo_config *c = &model->config;
+    size_t N = (size_t)model->batch_size * model->seq_len, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
+    size_t QD = (size_t)c->n_heads * model->head_size, KD = (size_t)c->n_kv_heads * model->head_size;
+    size_t widths[11] = {C, C, QD, KD, KD, QD, F, F, F, V, (size_t)c->n_kv_heads}, total = 0, width_sum = 0;
+    for (int i = 0; i < 11; i++) width_sum += widths[i];
+    if (!grpo__mul(N, width_sum, &total)) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: scratch size overflows size_t");
+    if (total > model->scratch_capacity) {
+        float *memory = (float *)grpo__alloc_floats(total);
+        if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: could not allocate %.1f MiB of scratch", (double)total * 4.0 / 1048576.0);
+        GRPO_FREE(model->scratch_memory);
+        model->scratch_memory = memory;
+        model->scratch_capacity = total;
+    }
+    float **slots[11] = {&model->scratch.dresidual, &model->scratch.dnormed, &model->scratch.dq, &model->scratch.dk,
+                         &model->scratch.dv, &model->scratch.datt_out, &model->scratch.dgate, &model->scratch.dup,
+                         &model->scratch.dhidden, &model->scratch.dlogits, &model->scratch.datt};
+    float *at = model->scratch_memory;
+    for (int i = 0; i < 11; i++) { *slots[i] = at; at += N * widths[i]; }
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprobs) {
+    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "backward: the model is not created");
+    if (model->frozen) return grpo__fail(GRPO_ERROR_INVALID_STATE, "backward: this is a frozen reference model; it has no gradients");
+    if (model->batch_size == 0) return grpo__fail(GRPO_ERROR_INVALID_STATE, "backward: call grpo_model_forward first");
+    if (!dlogprobs) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "backward: dlogprobs is NULL");
+    grpo_result r = grpo__ensure_gradients(model);
+    if (r) return r;
+    const grpo_config *c = &model->config;
+    int B = model->batch_size, T = model->seq_len, N = B * T;
+    int C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers;
+    int H = c->n_heads, KVH = c->n_kv_heads, D = model->head_size, QD = H * D, KD = KVH * D;
+    const grpo_activations *a = &model->acts;
+    const grpo_parameters *p = &model->params;
+    grpo_parameters *g = &model->grads;
+    grpo_gradient_scratch *s = &model->scratch;
+
+    grpo__logprob_backward(s->dlogits, dlogprobs, a->logits, a->targets, a->lengths, N, T, V, model->temperature);
+
+    const float *head = p->lm_head ? p->lm_head : p->token_embedding;
+    float *dhead = p->lm_head ? g->lm_head : g->token_embedding;
+    memset(s->dnormed, 0, (size_t)N * C * sizeof(float));
+    grpo__matmul_backward(s->dnormed, dhead, NULL, s->dlogits, a->final_out, head, N, C, V);
+    memset(s->dresidual, 0, (size_t)N * C * sizeof(float));
+    grpo__rmsnorm_backward(s->dresidual, g->final_norm, s->dnormed, a->residual + (size_t)L * N * C, p->final_norm, a->final_rstd, N, C);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const float *x = a->residual + (size_t)l * N * C, *x_mid = a->residual_mid + (size_t)l * N * C;
+        const float *attn_in = a->attn_in + (size_t)l * N * C, *mlp_in = a->mlp_in + (size_t)l * N * C;
+        const float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD, *v = a->v + (size_t)l * N * KD;
+        const float *att = a->att + (size_t)l * B * H * T * T, *att_out = a->att_out + (size_t)l * N * QD;
+        const float *gate = a->gate + (size_t)l * N * F, *up = a->up + (size_t)l * N * F, *hidden = a->hidden + (size_t)l * N * F;
+
+        /* MLP: x_next = x_mid + w_down(swiglu(w_gate(n), w_up(n))), n = rmsnorm(x_mid).
+           dresidual holds d x_next and, by the skip connection, d x_mid as well. */
+        memset(s->dhidden, 0, (size_t)N * F * sizeof(float));
+        grpo__matmul_backward(s->dhidden, g->w_down + (size_t)l * C * F, NULL, s->dresidual, hidden, p->w_down + (size_t)l * C * F, N, F, C);
+        grpo__swiglu_backward(s->dgate, s->dup, s->dhidden, gate, up, (size_t)N * F);
+        memset(s->dnormed, 0, (size_t)N * C * sizeof(float));
+        grpo__matmul_backward(s->dnormed, g->w_gate + (size_t)l * F * C, NULL, s->dgate, mlp_in, p->w_gate + (size_t)l * F * C, N, C, F);
+        grpo__matmul_backward(s->dnormed, g->w_up + (size_t)l * F * C, NULL, s->dup, mlp_in, p->w_up + (size_t)l * F * C, N, C, F);
+        grpo__rmsnorm_backward(s->dresidual, g->mlp_norm + (size_t)l * C, s->dnormed, x_mid, p->mlp_norm + (size_t)l * C, a->mlp_rstd + (size_t)l * N, N, C);
+
+        /* Attention: x_mid = x + wo(attention(rope(wq n), rope(wk n), wv n)), n = rmsnorm(x). */
+        memset(s->datt_out, 0, (size_t)N * QD * sizeof(float));
+        grpo__matmul_backward(s->datt_out, g->wo + (size_t)l * C * QD, NULL, s->dresidual, att_out, p->wo + (size_t)l * C * QD, N, QD, C);
+        memset(s->dq, 0, (size_t)N * QD * sizeof(float));
+        memset(s->dk, 0, (size_t)N * KD * sizeof(float));
+        memset(s->dv, 0, (size_t)N * KD * sizeof(float));
+        grpo__attention_backward(s->dq, s->dk, s->dv, s->datt, s->datt_out, att, q, k, v, B, T, H, KVH, D);
+        grpo__rope_backward(s->dq, model->rope_cos, model->rope_sin, B, T, H, D);
+        grpo__rope_backward(s->dk, model->rope_cos, model->rope_sin, B, T, KVH, D);
+        memset(s->dnormed, 0, (size_t)N * C * sizeof(float));
+        grpo__matmul_backward(s->dnormed, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, s->dq, attn_in, p->wq + (size_t)l * QD * C, N, C, QD);
+        grpo__matmul_backward(s->dnormed, g->wk + (size_t)l * KD * C, g->bk ? g->bk + (size_t)l * KD : NULL, s->dk, attn_in, p->wk + (size_t)l * KD * C, N, C, KD);
+        grpo__matmul_backward(s->dnormed, g->wv + (size_t)l * KD * C, g->bv ? g->bv + (size_t)l * KD : NULL, s->dv, attn_in, p->wv + (size_t)l * KD * C, N, C, KD);
+        grpo__rmsnorm_backward(s->dresidual, g->attn_norm + (size_t)l * C, s->dnormed, x, p->attn_norm + (size_t)l * C, a->attn_rstd + (size_t)l * N, N, C);
+    }
+    grpo__embedding_backward(g->token_embedding, s->dresidual, a->tokens, N, C);
+    return GRPO_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------
+   8. Losses */
+GRPODEF float grpo_sft_loss(const float *logprobs, const float *mask, int B, int T, float *dlogprobs) {
+    size_t N = (size_t)B * T;
+    double count = 0.0, sum = 0.0;
+    for (size_t i = 0; i < N; i++) {
+        float m = mask ? mask[i] : 1.0f;
+        count += m;
+        sum -= (double)m * logprobs[i];
+    }
+    float inv = count > 0.0 ? (float)(1.0 / count) : 0.0f;
+    if (dlogprobs)
+        for (size_t i = 0; i < N; i++) dlogprobs[i] = -(mask ? mask[i] : 1.0f) * inv;
+    return count > 0.0 ? (float)(sum / count) : 0.0f;
+}
+
+/* ---------------------------------------------------------------------------------------
+   9. AdamW */
+GRPODEF grpo_adamw_config grpo_adamw_config_resolve(const grpo_adamw_config *config) {
+    grpo_adamw_config c = *config;
+    c.learning_rate = GRPO__DEFAULT(c.learning_rate, 3e-4f);
+    c.beta1 = GRPO__DEFAULT(c.beta1, 0.9f);
+    c.beta2 = GRPO__DEFAULT(c.beta2, 0.999f);
+    c.epsilon = GRPO__DEFAULT(c.epsilon, 1e-8f);
+    c.max_grad_norm = GRPO__DEFAULT(c.max_grad_norm, 1.0f);
+    return c;
+}
+
+static grpo_result grpo__adamw_validate(const grpo_adamw_config *c) {
+    if (!(c->learning_rate > 0.0f) || !isfinite(c->learning_rate))
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.learning_rate = %g: expected a finite number > 0", (double)c->learning_rate);
+    if (!(c->beta1 >= 0.0f && c->beta1 < 1.0f)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.beta1 = %g: expected [0, 1)", (double)c->beta1);
+    if (!(c->beta2 >= 0.0f && c->beta2 < 1.0f)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.beta2 = %g: expected [0, 1)", (double)c->beta2);
+    if (!(c->epsilon > 0.0f)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.epsilon = %g: expected > 0", (double)c->epsilon);
+    if (!(c->weight_decay >= 0.0f) || !isfinite(c->weight_decay)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.weight_decay = %g: expected a finite number >= 0", (double)c->weight_decay);
+    if (isnan(c->max_grad_norm)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.max_grad_norm is NaN");
+    if (c->warmup_steps < 0) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.warmup_steps = %d: expected >= 0", c->warmup_steps);
+    if (c->schedule != GRPO_SCHEDULE_CONSTANT && c->schedule != GRPO_SCHEDULE_COSINE)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.schedule = %d: expected GRPO_SCHEDULE_CONSTANT or GRPO_SCHEDULE_COSINE", (int)c->schedule);
+    if (c->schedule == GRPO_SCHEDULE_COSINE && c->total_steps <= c->warmup_steps)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.total_steps = %d: the cosine schedule needs total_steps > warmup_steps = %d", c->total_steps, c->warmup_steps);
+    if (!(c->min_lr_ratio >= 0.0f && c->min_lr_ratio <= 1.0f)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "adamw.min_lr_ratio = %g: expected [0, 1]", (double)c->min_lr_ratio);
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_adamw_create(grpo_adamw *optimizer, const grpo_model *model, const grpo_adamw_config *config) {
+    if (!optimizer || !model || !model->params_memory)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_adamw_create: the model must be created");
+    memset(optimizer, 0, sizeof *optimizer);
+    grpo_adamw_config zero;
+    memset(&zero, 0, sizeof zero);
+    grpo_adamw_config c = grpo_adamw_config_resolve(config ? config : &zero);
+    grpo_result r = grpo__adamw_validate(&c);
+    if (r) return r;
+    size_t count;
+    if (!grpo__mul(model->num_parameters, 2, &count)) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "adamw: state size overflows");
+    optimizer->m = (float *)grpo__alloc_floats(count);
+    if (!optimizer->m) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "adamw: could not allocate the moments of %zu parameters", model->num_parameters);
+    memset(optimizer->m, 0, count * sizeof(float));
+    optimizer->v = optimizer->m + model->num_parameters;
+    optimizer->num_parameters = model->num_parameters;
+    optimizer->config = c;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF void grpo_adamw_destroy(grpo_adamw *optimizer) {
+    if (!optimizer) return;
+    GRPO_FREE(optimizer->m); /* v lives in the same block */
+    memset(optimizer, 0, sizeof *optimizer);
+}
+
+GRPODEF float grpo_adamw_learning_rate(const grpo_adamw_config *config, uint64_t step) {
+    grpo_adamw_config c = grpo_adamw_config_resolve(config);
+    if ((uint64_t)c.warmup_steps > step) return c.learning_rate * (float)(step + 1) / (float)c.warmup_steps;
+    if (c.schedule == GRPO_SCHEDULE_CONSTANT) return c.learning_rate;
+    double progress = (double)(step - (uint64_t)c.warmup_steps) / (double)(c.total_steps - c.warmup_steps);
+    if (progress > 1.0) progress = 1.0;
+    double min_lr = (double)c.min_lr_ratio * c.learning_rate;
+    return (float)(min_lr + (c.learning_rate - min_lr) * 0.5 * (1.0 + cos(3.141592653589793 * progress)));
+}
+
+GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, float *grad_norm, float *learning_rate) {
+    if (!optimizer || !optimizer->m || !model || !model->params_memory)
+        return grpo__fail(GRPO_ERROR_INVALID_STATE, "adamw step: the optimizer and the model must be created");
+    if (optimizer->num_parameters != model->num_parameters)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "adamw step: the optimizer was made for %zu parameters, the model has %zu", optimizer->num_parameters, model->num_parameters);
+    if (!model->grads_memory)
+        return grpo__fail(GRPO_ERROR_INVALID_STATE, "adamw step: the model has no gradients yet (call grpo_model_backward first)");
+    const grpo_adamw_config *c = &optimizer->config;
+    /* The global norm in double, in a fixed order, so it is deterministic and exact enough
+       to compare against PyTorch's clip_grad_norm_. */
+    double sum = 0.0;
+    for (size_t i = 0; i < model->num_parameters; i++) sum += (double)model->grads_memory[i] * model->grads_memory[i];
+    double norm = sqrt(sum);
+    if (grad_norm) *grad_norm = (float)norm;
+    if (!isfinite(norm)) {
+        for (int t = 0; t < GRPO_NUM_TENSORS; t++) {
+            const float *g = model->grads_memory + model->tensors[t].offset;
+            for (size_t i = 0; i < model->tensors[t].count; i++)
+                if (!isfinite(g[i]))
+                    return grpo__fail(GRPO_ERROR_NON_FINITE, "adamw step %llu refused: gradient of %s[%zu] is %g; weights and optimizer state are unchanged",
+                                      (unsigned long long)optimizer->step, model->tensors[t].name, i, (double)g[i]);
+        }
+        return grpo__fail(GRPO_ERROR_NON_FINITE, "adamw step %llu refused: the gradient norm overflows; weights and optimizer state are unchanged", (unsigned long long)optimizer->step);
+    }
+    /* torch.nn.utils.clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1 */
+    float clip = 1.0f;
+    if (c->max_grad_norm > 0.0f && norm > c->max_grad_norm) clip = (float)(c->max_grad_norm / (norm + 1e-6));
+    float lr = grpo_adamw_learning_rate(c, optimizer->step);
+    if (learning_rate) *learning_rate = lr;
+    uint64_t t = ++optimizer->step;
+    float correction1 = 1.0f - powf(c->beta1, (float)t), correction2 = 1.0f - powf(c->beta2, (float)t);
+    float beta1 = c->beta1, beta2 = c->beta2, eps = c->epsilon;
+    for (int k = 0; k < GRPO_NUM_TENSORS; k++) {
+        const grpo_tensor_info *info = &model->tensors[k];
+        float decay = info->weight_decay ? c->weight_decay : 0.0f;
+        float *w = model->params_memory + info->offset, *grad = model->grads_memory + info->offset;
+        float *m = optimizer->m + info->offset, *v = optimizer->v + info->offset;
+        long count = (long)info->count;
+        #pragma omp parallel for schedule(static)
+        for (long i = 0; i < count; i++) {
+            float gi = grad[i] * clip;
+            m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
+            v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+            float m_hat = m[i] / correction1, v_hat = v[i] / correction2;
+            w[i] -= lr * (m_hat / (sqrtf(v_hat) + eps) + decay * w[i]);
+        }
+    }
+    return GRPO_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------
+   10. Checkpoints */
+#define GRPO__CHECKPOINT_MAGIC "GRPOCKPT"
+#define GRPO__CHECKPOINT_VERSION 1u
+
+/* CRC-32 with zlib's polynomial (0xEDB88320 reflected), so Python's zlib.crc32 checks a file. */
+static uint32_t grpo__crc32(uint32_t crc, const void *data, size_t len) {
+    static uint32_t table[256];
+    static int ready = 0;
+    if (!ready) {
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+        ready = 1;
+    }
+    const unsigned char *p = (const unsigned char *)data;
+    crc = ~crc;
+    for (size_t i = 0; i < len; i++) crc = table[(crc ^ p[i]) & 0xFF] ^ (crc >> 8);
+    return ~crc;
+}
+
+static int grpo__little_endian(void) {
+    uint16_t one = 1;
+    return *(unsigned char *)&one == 1;
+}
+
+typedef struct {
+    FILE *file;
+    const char *path;
+    uint32_t crc;
+    int failed;
+} grpo__writer;
+
+static void grpo__write(grpo__writer *w, const void *data, size_t bytes) {
+    if (w->failed || bytes == 0) return;
+    if (fwrite(data, 1, bytes, w->file) != bytes) { w->failed = 1; return; }
+    w->crc = grpo__crc32(w->crc, data, bytes);
+}
+
+GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *model, const grpo_adamw *optimizer,
+                                         const grpo_checkpoint_state *state) {
+    if (!path || !model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint save: path and a created model are required");
+    if (!grpo__little_endian()) return grpo__fail(GRPO_ERROR_IO, "checkpoint save: the format is little-endian and this machine is not");
+    if (optimizer && (!optimizer->m || optimizer->num_parameters != model->num_parameters))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint save: the optimizer does not belong to this model");
+    size_t path_len = strlen(path);
+    char *temporary = (char *)GRPO_MALLOC(path_len + 5);
+    if (!temporary) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "checkpoint save: out of memory");
+    memcpy(temporary, path, path_len);
+    memcpy(temporary + path_len, ".tmp", 5);
+    grpo__writer w = {fopen(temporary, "wb"), path, 0, 0};
+    if (!w.file) {
+        grpo_result r = grpo__fail(GRPO_ERROR_IO, "checkpoint save: cannot open '%s' for writing", temporary);
+        GRPO_FREE(temporary);
+        return r;
+    }
+    const grpo_config *c = &model->config;
+    uint32_t version = GRPO__CHECKPOINT_VERSION;
+    int32_t ints[7] = {c->vocab_size, c->context_length, c->d_model, c->n_layers, c->n_heads, c->n_kv_heads, c->d_ff};
+    int32_t flags[2] = {c->qkv_bias, c->untied_head};
+    uint64_t count = model->num_parameters, step = state ? state->step : 0, rng = state ? state->rng_state : 0;
+    uint32_t has_optimizer = optimizer ? 1u : 0u;
+    uint64_t optimizer_step = optimizer ? optimizer->step : 0;
+    grpo__write(&w, GRPO__CHECKPOINT_MAGIC, 8);
+    grpo__write(&w, &version, 4);
+    grpo__write(&w, ints, sizeof ints);
+    grpo__write(&w, &c->rope_theta, 4);
+    grpo__write(&w, &c->norm_eps, 4);
+    grpo__write(&w, flags, sizeof flags);
+    grpo__write(&w, &count, 8);
+    grpo__write(&w, &step, 8);
+    grpo__write(&w, &rng, 8);
+    grpo__write(&w, &has_optimizer, 4);
+    grpo__write(&w, &optimizer_step, 8);
+    grpo__write(&w, model->params_memory, model->num_parameters * sizeof(float));
+    if (optimizer) grpo__write(&w, optimizer->m, 2 * model->num_parameters * sizeof(float));
+    uint32_t crc = w.crc;
+    grpo__write(&w, &crc, 4);
+    if (fflush(w.file) != 0) w.failed = 1;
+#ifdef GRPO__HAVE_FSYNC
+    if (!w.failed && fsync(fileno(w.file)) != 0) w.failed = 1; /* the data is on disk before the rename */
+#endif
+    if (fclose(w.file) != 0) w.failed = 1;
+    if (w.failed) {
+        remove(temporary);
+        grpo_result r = grpo__fail(GRPO_ERROR_IO, "checkpoint save: writing '%s' failed (disk full?); '%s' is unchanged", temporary, path);
+        GRPO_FREE(temporary);
+        return r;
+    }
+    if (rename(temporary, path) != 0) {
+        remove(temporary);
+        grpo_result r = grpo__fail(GRPO_ERROR_IO, "checkpoint save: cannot rename '%s' to '%s'", temporary, path);
+        GRPO_FREE(temporary);
+        return r;
+    }
+    GRPO_FREE(temporary);
+    return GRPO_SUCCESS;
+}
+
+typedef struct {
+    FILE *file;
+    const char *path;
+    uint64_t offset, size;
+    uint32_t crc;
+} grpo__reader;
+
+/* Reads one named field; a short read names the field and where the file ended. */
+static grpo_result grpo__read(grpo__reader *r, const char *field, void *data, size_t bytes) {
+    if (r->size - r->offset < bytes)
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': truncated in field '%s' (needs bytes %llu to %llu, the file has %llu)",
+                          r->path, field, (unsigned long long)r->offset, (unsigned long long)(r->offset + bytes), (unsigned long long)r->size);
+    if (bytes && fread(data, 1, bytes, r->file) != bytes)
+        return grpo__fail(GRPO_ERROR_IO, "checkpoint '%s': read error in field '%s'", r->path, field);
+    r->crc = grpo__crc32(r->crc, data, bytes);
+    r->offset += bytes;
+    return GRPO_SUCCESS;
+}
+
+static grpo_result grpo__checkpoint_load_open(grpo__reader *r, grpo_model *model, grpo_adamw *optimizer,
+                                              grpo_checkpoint_state *state) {
+    char magic[8];
+    uint32_t version, has_optimizer;
+    int32_t ints[7], flags[2];
+    float theta, eps;
+    uint64_t count, step, rng, optimizer_step;
+    grpo_result e;
+    if ((e = grpo__read(r, "magic", magic, 8))) return e;
+    if (memcmp(magic, GRPO__CHECKPOINT_MAGIC, 8) != 0)
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'magic' is not \"GRPOCKPT\": not a grpo.h checkpoint", r->path);
+    if ((e = grpo__read(r, "version", &version, 4))) return e;
+    if (version != GRPO__CHECKPOINT_VERSION)
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'version' is %u, this grpo.h reads version %u", r->path, version, GRPO__CHECKPOINT_VERSION);
+    static const char *int_names[7] = {"vocab_size", "context_length", "d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff"};
+    for (int i = 0; i < 7; i++)
+        if ((e = grpo__read(r, int_names[i], &ints[i], 4))) return e;
+    if ((e = grpo__read(r, "rope_theta", &theta, 4))) return e;
+    if ((e = grpo__read(r, "norm_eps", &eps, 4))) return e;
+    if ((e = grpo__read(r, "qkv_bias", &flags[0], 4))) return e;
+    if ((e = grpo__read(r, "untied_head", &flags[1], 4))) return e;
+    grpo_config config;
+    memset(&config, 0, sizeof config);
+    config.vocab_size = ints[0]; config.context_length = ints[1]; config.d_model = ints[2]; config.n_layers = ints[3];
+    config.n_heads = ints[4]; config.n_kv_heads = ints[5]; config.d_ff = ints[6];
+    config.rope_theta = theta; config.norm_eps = eps; config.qkv_bias = flags[0]; config.untied_head = flags[1];
+    /* every stored field must be explicit: a zero would silently become a default */
+    for (int i = 0; i < 7; i++)
+        if (ints[i] <= 0) return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field '%s' is %d, expected > 0", r->path, int_names[i], ints[i]);
+    if (grpo_config_validate(&config) != GRPO_SUCCESS) {
+        char message[sizeof grpo__error_message];
+        memcpy(message, grpo__error_message, sizeof message);
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': its config is invalid: %s", r->path, message);
+    }
+    config = grpo_config_resolve(&config);
+    if ((e = grpo__read(r, "num_parameters", &count, 8))) return e;
+    grpo_tensor_info tensors[GRPO_NUM_TENSORS];
+    size_t expected;
+    grpo__layout_tensors(tensors, &config, &expected);
+    if (count != expected)
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'num_parameters' is %llu, but its config implies %zu", r->path, (unsigned long long)count, expected);
+    if ((e = grpo__read(r, "step", &step, 8))) return e;
+    if ((e = grpo__read(r, "rng_state", &rng, 8))) return e;
+    if ((e = grpo__read(r, "has_optimizer", &has_optimizer, 4))) return e;
+    if (has_optimizer > 1) return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'has_optimizer' is %u, expected 0 or 1", r->path, has_optimizer);
+    if ((e = grpo__read(r, "optimizer_step", &optimizer_step, 8))) return e;
+    if (optimizer && !has_optimizer) return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': it holds no optimizer state, and the caller asked for it", r->path);
+    int existing = model->params_memory != NULL;
+    if (existing && memcmp(&config, &model->config, sizeof config) != 0)
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': its config (d_model %d, n_layers %d, n_heads %d, n_kv_heads %d, d_ff %d, vocab %d, context %d) does not match the model's (d_model %d, n_layers %d, n_heads %d, n_kv_heads %d, d_ff %d, vocab %d, context %d)",
+                          r->path, config.d_model, config.n_layers, config.n_heads, config.n_kv_heads, config.d_ff, config.vocab_size, config.context_length,
+                          model->config.d_model, model->config.n_layers, model->config.n_heads, model->config.n_kv_heads, model->config.d_ff, model->config.vocab_size, model->config.context_length);
+    /* the exact size is known now: refuse a short or long file before allocating anything */
+    uint64_t payload = (uint64_t)count * 4u * (has_optimizer ? 3u : 1u);
+    if (r->size != r->offset + payload + 4u)
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': the file has %llu bytes, its header implies %llu (%s)",
+                          r->path, (unsigned long long)r->size, (unsigned long long)(r->offset + payload + 4u),
+                          r->size < r->offset + payload + 4u ? "truncated" : "trailing bytes");
+
+    /* Read into fresh buffers; the caller's model and optimizer change only if all is well. */
+    grpo_model loaded;
+    memset(&loaded, 0, sizeof loaded);
+    if ((e = grpo__model_allocate(&loaded, &config))) return e;
+    float *moments = NULL;
+    if (optimizer) {
+        moments = (float *)grpo__alloc_floats((size_t)count * 2);
+        if (!moments) { grpo_model_destroy(&loaded); return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "checkpoint '%s': cannot allocate optimizer state", r->path); }
+    }
+    e = grpo__read(r, "parameters", loaded.params_memory, (size_t)count * 4);
+    if (!e && has_optimizer) {
+        if (moments) e = grpo__read(r, "optimizer moments", moments, (size_t)count * 8);
+        else {
+            /* not wanted, but it is covered by the CRC: stream it through */
+            float buffer[1024];
+            for (uint64_t left = count * 2; left > 0 && !e;) {
+                size_t n = left < 1024 ? (size_t)left : 1024;
+                e = grpo__read(r, "optimizer moments", buffer, n * 4);
+                left -= n;
+            }
+        }
+    }
+    uint32_t computed = r->crc, stored = 0;
+    if (!e) e = grpo__read(r, "crc32", &stored, 4);
+    if (!e && stored != computed)
+        e = grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': CRC-32 mismatch (stored %08x, computed %08x): the file is corrupt", r->path, stored, computed);
+    if (e) { grpo_model_destroy(&loaded); GRPO_FREE(moments); return e; }
+
+    if (existing) {
+        memcpy(model->params_memory, loaded.params_memory, (size_t)count * 4);
+        grpo_model_destroy(&loaded);
+    } else {
+        *model = loaded;
+    }
+    if (optimizer) {
+        if (optimizer->m && optimizer->num_parameters == count) {
+            memcpy(optimizer->m, moments, (size_t)count * 8);
+            GRPO_FREE(moments);
+        } else {
+            grpo_adamw_config kept = optimizer->m ? optimizer->config : grpo_adamw_config_resolve(&optimizer->config);
+            GRPO_FREE(optimizer->m);
+            optimizer->m = moments;
+            optimizer->v = moments + count;
+            optimizer->num_parameters = (size_t)count;
+            optimizer->config = kept;
+        }
+        optimizer->step = optimizer_step;
+    }
+    if (state) { state->step = step; state->rng_state = rng; }
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, grpo_adamw *optimizer,
+                                         grpo_checkpoint_state *state) {
+    if (!path || !model) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint load: path and model are required");
+    if (!grpo__little_endian()) return grpo__fail(GRPO_ERROR_IO, "checkpoint load: the format is little-endian and this machine is not");
+    grpo__reader r;
+    memset(&r, 0, sizeof r);
+    r.path = path;
+    r.file = fopen(path, "rb");
+    if (!r.file) return grpo__fail(GRPO_ERROR_IO, "checkpoint load: cannot open '%s'", path);
+    if (fseek(r.file, 0, SEEK_END) != 0) { fclose(r.file); return grpo__fail(GRPO_ERROR_IO, "checkpoint load: cannot seek in '%s'", path); }
+    long size = ftell(r.file);
+    if (size < 0 || fseek(r.file, 0, SEEK_SET) != 0) { fclose(r.file); return grpo__fail(GRPO_ERROR_IO, "checkpoint load: cannot size '%s'", path); }
+    r.size = (uint64_t)size;
+    grpo_result e = grpo__checkpoint_load_open(&r, model, optimizer, state);
+    fclose(r.file);
+    return e;
+}
+
+#endif /* GRPO_IMPLEMENTATION_DONE */
+#endif /* GRPO_IMPLEMENTATION */
+
+/*
+------------------------------------------------------------------------------
+This software is available under two licences; choose whichever you prefer.
+------------------------------------------------------------------------------
+ALTERNATIVE A - MIT License
+Copyright (c) 2026 the grpo.h authors
+Permission is hereby granted, free of charge, to any person obtaining a copy of
+this software and associated documentation files (the "Software"), to deal in
+the Software without restriction, including without limitation the rights to
+use, copy, modify, merge, publish, distribute, sublicense, and/or sell copies
+of the Software, and to permit persons to whom the Software is furnished to do
+so, subject to the following conditions:
+The above copyright notice and this permission notice shall be included in all
+copies or substantial portions of the Software.
+THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
+IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
+FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT. IN NO EVENT SHALL THE
+AUTHORS OR COPYRIGHT HOLDERS BE LIABLE FOR ANY CLAIM, DAMAGES OR OTHER
+LIABILITY, WHETHER IN AN ACTION OF CONTRACT, TORT OR OTHERWISE, ARISING FROM,
+OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
+SOFTWARE.
+------------------------------------------------------------------------------
+ALTERNATIVE B - Public Domain (www.unlicense.org)
+This is free and unencumbered software released into the public domain.
+Anyone is free to copy, modify, publish, use, compile, sell, or distribute this
+software, either in source code form or as a compiled binary, for any purpose,
+commercial or non-commercial, and by any means.
+------------------------------------------------------------------------------
+*/

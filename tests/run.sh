@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs each test command given as an argument, adds up their "name: N passed, M failed" lines
+# and ends with the suite's own line. A command that crashes or prints no count line counts as
+# one failure. Lines starting with "skipped:" are passed through by the callers.
+passed=0; failed=0
+for command in "$@"; do
+    echo "== $command"
+    output=$(eval "$command" 2>&1); status=$?
+    printf '%s\n' "$output"
+    line=$(printf '%s\n' "$output" | grep -E '^[A-Za-z0-9_./-]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
+    if [ -n "$line" ]; then
+        p=$(printf '%s' "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
+        f=$(printf '%s' "$line" | sed -E 's/.* ([0-9]+) failed$/\1/')
+        passed=$((passed + p)); failed=$((failed + f))
+        if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then
+            echo "  FAIL $command exited with status $status"; failed=$((failed + 1)); fi
+    else
+        echo "  FAIL $command exited with status $status and printed no count line"; failed=$((failed + 1))
+    fi
+done
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

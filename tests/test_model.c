@@ -1,0 +1,683 @@
+/* Tests of the model: configuration, tokenizer, matmul paths, each layer's backward and the
+   whole model's against finite differences, padding, determinism, the reference model, AdamW.
+   The PyTorch cross-check is tests/test_torch.c; checkpoints are tests/test_checkpoint.c. */
+#define GRPO_IMPLEMENTATION
+#include "grpo.h"
+#include "tests/test.h"
+
+/* ---------------------------------------------------------------------------------------
+   Helpers */
+static void fill_normal(float *x, size_t n, float scale, grpo_rng *rng) {
+    for (size_t i = 0; i < n; i++) x[i] = scale * grpo_rng_normal(rng);
+}
+
+static grpo_config tiny_config(int qkv_bias, int untied_head) {
+    grpo_config c;
+    memset(&c, 0, sizeof c);
+    c.vocab_size = 23; c.context_length = 8; c.d_model = 16; c.n_layers = 2;
+    c.n_heads = 4; c.n_kv_heads = 2; c.d_ff = 24; c.rope_theta = 100.0f;
+    c.qkv_bias = qkv_bias; c.untied_head = untied_head;
+    return c;
+}
+
+/* ---------------------------------------------------------------------------------------
+   Finite differences.
+
+   A layer is checked through the scalar loss L = sum_i r_i * y_i with fixed random r, so its
+   backward, run with dout = r, must return dL/dx. L is accumulated in double from the float
+   outputs; central differences with step h have truncation error O(h^2 * L''') and rounding
+   error about (float epsilon * sum|r_i y_i|) / h. With h = 1e-2 on O(1) inputs both stay below
+   ~1e-4 absolute for these sizes, so a gradient is accepted when
+       |numeric - analytic| <= 1e-3 + 1e-2 * |analytic|,
+   which still catches any wrong sign, missing term or transposed index (errors of O(1)). */
+typedef double (*loss_fn)(void *context);
+
+static int check_gradient(const char *what, float *x, const float *analytic, size_t n, loss_fn loss, void *context,
+                          float step, double atol, double rtol, size_t max_elements) {
+    int bad = 0;
+    size_t stride = n > max_elements ? n / max_elements : 1;
+    for (size_t i = 0; i < n; i += stride) {
+        float saved = x[i];
+        x[i] = saved + step;
+        double plus = loss(context);
+        x[i] = saved - step;
+        double minus = loss(context);
+        x[i] = saved;
+        double numeric = (plus - minus) / (2.0 * (double)step);
+        double error = fabs(numeric - (double)analytic[i]);
+        if (!(error <= atol + rtol * fabs((double)analytic[i]))) {
+            bad++;
+            CHECK(0, "%s[%zu]: analytic %.6g, numeric %.6g", what, i, (double)analytic[i], numeric);
+        }
+    }
+    return bad;
+}
+
+static double weighted_sum(const float *y, const float *r, size_t n) {
+    double sum = 0.0;
+    for (size_t i = 0; i < n; i++) sum += (double)y[i] * r[i];
+    return sum;
+}
+
+/* RMSNorm ---------------------------------------------------------------------------------- */
+enum { NORM_N = 5, NORM_C = 12 };
+typedef struct { float x[NORM_N * NORM_C], w[NORM_C], y[NORM_N * NORM_C], rstd[NORM_N], r[NORM_N * NORM_C]; } norm_case;
+static double norm_loss(void *context) {
+    norm_case *k = (norm_case *)context;
+    grpo__rmsnorm_forward(k->y, k->rstd, k->x, k->w, NORM_N, NORM_C, 1e-5f);
+    return weighted_sum(k->y, k->r, NORM_N * NORM_C);
+}
+static void test_rmsnorm_backward(void) {
+    norm_case k;
+    grpo_rng rng = grpo_rng_seed(1);
+    fill_normal(k.x, NORM_N * NORM_C, 1.0f, &rng);
+    fill_normal(k.w, NORM_C, 1.0f, &rng);
+    fill_normal(k.r, NORM_N * NORM_C, 1.0f, &rng);
+    float dx[NORM_N * NORM_C] = {0}, dw[NORM_C] = {0};
+    norm_loss(&k);
+    grpo__rmsnorm_backward(dx, dw, k.r, k.x, k.w, k.rstd, NORM_N, NORM_C);
+    check_gradient("rmsnorm dx", k.x, dx, NORM_N * NORM_C, norm_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+    check_gradient("rmsnorm dweight", k.w, dw, NORM_C, norm_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+}
+
+/* Matmul with bias ------------------------------------------------------------------------- */
+enum { MM_N = 6, MM_IN = 7, MM_OUT = 5 };
+typedef struct { float x[MM_N * MM_IN], w[MM_OUT * MM_IN], b[MM_OUT], y[MM_N * MM_OUT], r[MM_N * MM_OUT]; } matmul_case;
+static double matmul_loss(void *context) {
+    matmul_case *k = (matmul_case *)context;
+    grpo__matmul_forward(k->y, k->x, k->w, k->b, MM_N, MM_IN, MM_OUT);
+    return weighted_sum(k->y, k->r, MM_N * MM_OUT);
+}
+static void test_matmul_backward(void) {
+    matmul_case k;
+    grpo_rng rng = grpo_rng_seed(2);
+    fill_normal(k.x, MM_N * MM_IN, 1.0f, &rng);
+    fill_normal(k.w, MM_OUT * MM_IN, 1.0f, &rng);
+    fill_normal(k.b, MM_OUT, 1.0f, &rng);
+    fill_normal(k.r, MM_N * MM_OUT, 1.0f, &rng);
+    float dx[MM_N * MM_IN] = {0}, dw[MM_OUT * MM_IN] = {0}, db[MM_OUT] = {0};
+    matmul_loss(&k);
+    grpo__matmul_backward(dx, dw, db, k.r, k.x, k.w, MM_N, MM_IN, MM_OUT);
+    check_gradient("matmul dx", k.x, dx, MM_N * MM_IN, matmul_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+    check_gradient("matmul dweight", k.w, dw, MM_OUT * MM_IN, matmul_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+    check_gradient("matmul dbias", k.b, db, MM_OUT, matmul_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+}
+
+/* RoPE ----------------------------------------------------------------------------------- */
+enum { ROPE_B = 2, ROPE_T = 5, ROPE_H = 3, ROPE_D = 6 };
+#define ROPE_COUNT (ROPE_B * ROPE_T * ROPE_H * ROPE_D)
+typedef struct { float x[ROPE_COUNT], y[ROPE_COUNT], r[ROPE_COUNT], cos_t[ROPE_T * ROPE_D / 2], sin_t[ROPE_T * ROPE_D / 2]; } rope_case;
+static double rope_loss(void *context) {
+    rope_case *k = (rope_case *)context;
+    memcpy(k->y, k->x, sizeof k->x);
+    grpo__rope_forward(k->y, k->cos_t, k->sin_t, ROPE_B, ROPE_T, ROPE_H, ROPE_D);
+    return weighted_sum(k->y, k->r, ROPE_COUNT);
+}
+static void test_rope_backward(void) {
+    rope_case k;
+    grpo_rng rng = grpo_rng_seed(3);
+    grpo__rope_tables(k.cos_t, k.sin_t, ROPE_T, ROPE_D, 10.0f);
+    fill_normal(k.x, ROPE_COUNT, 1.0f, &rng);
+    fill_normal(k.r, ROPE_COUNT, 1.0f, &rng);
+    float dx[ROPE_COUNT];
+    memcpy(dx, k.r, sizeof dx);
+    grpo__rope_backward(dx, k.cos_t, k.sin_t, ROPE_B, ROPE_T, ROPE_H, ROPE_D);
+    check_gradient("rope dx", k.x, dx, ROPE_COUNT, rope_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+    /* position 0 is not rotated; position 1 of pair 0 is rotated by exactly 1 radian */
+    CHECK(k.cos_t[0] == 1.0f && k.sin_t[0] == 0.0f, "position 0 must be the identity");
+    CHECK(fabsf(k.cos_t[ROPE_D / 2] - cosf(1.0f)) < 1e-6f, "angle of position 1, pair 0 must be 1 radian");
+}
+
+/* Attention with GQA ------------------------------------------------------------------------ */
+enum { ATT_B = 2, ATT_T = 5, ATT_H = 4, ATT_KVH = 2, ATT_D = 4 };
+#define ATT_Q (ATT_B * ATT_T * ATT_H * ATT_D)
+#define ATT_KV (ATT_B * ATT_T * ATT_KVH * ATT_D)
+typedef struct { float q[ATT_Q], k[ATT_KV], v[ATT_KV], out[ATT_Q], att[ATT_B * ATT_H * ATT_T * ATT_T], r[ATT_Q]; } attention_case;
+static double attention_loss(void *context) {
+    attention_case *c = (attention_case *)context;
+    grpo__attention_forward(c->out, c->att, c->q, c->k, c->v, ATT_B, ATT_T, ATT_H, ATT_KVH, ATT_D);
+    return weighted_sum(c->out, c->r, ATT_Q);
+}
+static void test_attention_backward(void) {
+    attention_case c;
+    grpo_rng rng = grpo_rng_seed(4);
+    fill_normal(c.q, ATT_Q, 1.0f, &rng);
+    fill_normal(c.k, ATT_KV, 1.0f, &rng);
+    fill_normal(c.v, ATT_KV, 1.0f, &rng);
+    fill_normal(c.r, ATT_Q, 1.0f, &rng);
+    float dq[ATT_Q] = {0}, dk[ATT_KV] = {0}, dv[ATT_KV] = {0}, scratch[ATT_B * ATT_KVH * ATT_T];
+    attention_loss(&c);
+    grpo__attention_backward(dq, dk, dv, scratch, c.r, c.att, c.q, c.k, c.v, ATT_B, ATT_T, ATT_H, ATT_KVH, ATT_D);
+    check_gradient("attention dq", c.q, dq, ATT_Q, attention_loss, &c, 1e-2f, 1e-3, 1e-2, 1000);
+    check_gradient("attention dk", c.k, dk, ATT_KV, attention_loss, &c, 1e-2f, 1e-3, 1e-2, 1000);
+    check_gradient("attention dv", c.v, dv, ATT_KV, attention_loss, &c, 1e-2f, 1e-3, 1e-2, 1000);
+    /* causality: the first position attends only to itself, so its output is v of position 0 */
+    for (int d = 0; d < ATT_D; d++)
+        CHECK(fabsf(c.out[d] - c.v[d]) < 1e-6f, "t = 0 must copy v[0] (head 0 uses kv head 0)");
+}
+
+/* SwiGLU --------------------------------------------------------------------------------- */
+enum { SWI_COUNT = 40 };
+typedef struct { float gate[SWI_COUNT], up[SWI_COUNT], hidden[SWI_COUNT], r[SWI_COUNT]; } swiglu_case;
+static double swiglu_loss(void *context) {
+    swiglu_case *k = (swiglu_case *)context;
+    grpo__swiglu_forward(k->hidden, k->gate, k->up, SWI_COUNT);
+    return weighted_sum(k->hidden, k->r, SWI_COUNT);
+}
+static void test_swiglu_backward(void) {
+    swiglu_case k;
+    grpo_rng rng = grpo_rng_seed(5);
+    fill_normal(k.gate, SWI_COUNT, 3.0f, &rng);
+    fill_normal(k.up, SWI_COUNT, 1.0f, &rng);
+    fill_normal(k.r, SWI_COUNT, 1.0f, &rng);
+    float dgate[SWI_COUNT], dup[SWI_COUNT];
+    swiglu_loss(&k);
+    grpo__swiglu_backward(dgate, dup, k.r, k.gate, k.up, SWI_COUNT);
+    check_gradient("swiglu dgate", k.gate, dgate, SWI_COUNT, swiglu_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+    check_gradient("swiglu dup", k.up, dup, SWI_COUNT, swiglu_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+}
+
+/* Log-prob at a temperature, with padding ----------------------------------------------------- */
+enum { LP_B = 2, LP_T = 3, LP_V = 9 };
+typedef struct { float logits[LP_B * LP_T * LP_V], lp[LP_B * LP_T], entropy[LP_B * LP_T], r[LP_B * LP_T]; int targets[LP_B * LP_T], lengths[LP_B]; } logprob_case;
+static double logprob_loss(void *context) {
+    logprob_case *k = (logprob_case *)context;
+    grpo__logprob_forward(k->lp, k->entropy, k->logits, k->targets, k->lengths, LP_B * LP_T, LP_T, LP_V, 0.7f);
+    return weighted_sum(k->lp, k->r, LP_B * LP_T);
+}
+static void test_logprob_backward(void) {
+    logprob_case k;
+    grpo_rng rng = grpo_rng_seed(6);
+    fill_normal(k.logits, LP_B * LP_T * LP_V, 2.0f, &rng);
+    fill_normal(k.r, LP_B * LP_T, 1.0f, &rng);
+    for (int i = 0; i < LP_B * LP_T; i++) k.targets[i] = (i * 5) % LP_V;
+    k.lengths[0] = 3; k.lengths[1] = 2;
+    float dlogits[LP_B * LP_T * LP_V];
+    logprob_loss(&k);
+    grpo__logprob_backward(dlogits, k.r, k.logits, k.targets, k.lengths, LP_B * LP_T, LP_T, LP_V, 0.7f);
+    check_gradient("logprob dlogits", k.logits, dlogits, LP_B * LP_T * LP_V, logprob_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
+    /* values against a direct double computation */
+    for (int n = 0; n < LP_B * LP_T; n++) {
+        int padded = (n % LP_T) >= k.lengths[n / LP_T];
+        double maxval = -1e30, sum = 0.0, plogp = 0.0;
+        for (int j = 0; j < LP_V; j++) if (k.logits[n * LP_V + j] > maxval) maxval = k.logits[n * LP_V + j];
+        for (int j = 0; j < LP_V; j++) sum += exp((k.logits[n * LP_V + j] - maxval) / 0.7);
+        for (int j = 0; j < LP_V; j++) {
+            double p = exp((k.logits[n * LP_V + j] - maxval) / 0.7) / sum;
+            plogp += p * log(p);
+        }
+        double lp = (k.logits[n * LP_V + k.targets[n]] - maxval) / 0.7 - log(sum);
+        CHECK(padded ? k.lp[n] == 0.0f : fabs(k.lp[n] - lp) < 1e-5, "row %d: logprob %g, expected %g", n, (double)k.lp[n], padded ? 0.0 : lp);
+        CHECK(padded ? k.entropy[n] == 0.0f : fabs(k.entropy[n] + plogp) < 1e-5, "row %d: entropy %g, expected %g", n, (double)k.entropy[n], padded ? 0.0 : -plogp);
+    }
+}
+
+/* Embedding -------------------------------------------------------------------------------- */
+static void test_embedding_backward(void) {
+    /* tokens repeat, so two rows must add into one table row */
+    enum { V = 5, C = 3, N = 4 };
+    float table[V * C], out[N * C], dtable[V * C] = {0}, dout[N * C];
+    int tokens[N] = {1, 3, 1, 4};
+    grpo_rng rng = grpo_rng_seed(7);
+    fill_normal(table, V * C, 1.0f, &rng);
+    fill_normal(dout, N * C, 1.0f, &rng);
+    grpo__embedding_forward(out, tokens, table, N, C);
+    grpo__embedding_backward(dtable, dout, tokens, N, C);
+    for (int c = 0; c < C; c++) {
+        CHECK(out[2 * C + c] == table[1 * C + c], "row 2 must be table row 1");
+        CHECK(dtable[1 * C + c] == dout[0 * C + c] + dout[2 * C + c], "table row 1 gradient must sum rows 0 and 2");
+        CHECK(dtable[0 * C + c] == 0.0f && dtable[2 * C + c] == 0.0f, "unused table rows get no gradient");
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+   The whole model against finite differences. */
+typedef struct {
+    grpo_model *model;
+    const int *tokens, *targets, *lengths;
+    const float *weights; /* per-token loss weights */
+    int B, T;
+    float temperature;
+    float *logprobs;
+} model_case;
+
+static double model_loss(void *context) {
+    model_case *k = (model_case *)context;
+    grpo_result r = grpo_model_forward(k->model, k->tokens, k->targets, k->lengths, k->B, k->T, k->temperature, k->logprobs, NULL);
+    CHECK(r == GRPO_SUCCESS, "forward failed: %s", grpo_last_error());
+    return weighted_sum(k->logprobs, k->weights, (size_t)k->B * k->T);
+}
+
+/* Runs one model config through per-element and directional finite-difference checks.
+   Weights are scaled to std 0.3 so that attention and the MLP are far from linear. */
+static void check_model_gradients(int qkv_bias, int untied_head) {
+    grpo_config config = tiny_config(qkv_bias, untied_head);
+    grpo_model model;
+    CHECK(grpo_model_create(&model, &config, 11) == GRPO_SUCCESS, "create: %s", grpo_last_error());
+    grpo_rng rng = grpo_rng_seed(12);
+    for (size_t i = 0; i < model.num_parameters; i++) model.params_memory[i] += 0.3f * grpo_rng_normal(&rng);
+    enum { B = 2, T = 6 };
+    int tokens[B * T], targets[B * T], lengths[B] = {6, 4};
+    float weights[B * T], logprobs[B * T];
+    for (int i = 0; i < B * T; i++) {
+        tokens[i] = (int)(grpo_rng_next(&rng) % 23);
+        targets[i] = (int)(grpo_rng_next(&rng) % 23);
+        weights[i] = 0.5f + grpo_rng_uniform(&rng);
+    }
+    model_case k = {&model, tokens, targets, lengths, weights, B, T, 0.8f, logprobs};
+    model_loss(&k);
+    grpo_model_zero_grad(&model);
+    CHECK(grpo_model_backward(&model, weights) == GRPO_SUCCESS, "backward: %s", grpo_last_error());
+    float *grads = (float *)malloc(model.num_parameters * sizeof(float));
+    memcpy(grads, model.grads_memory, model.num_parameters * sizeof(float));
+    /* per element: a spread of elements of every tensor. The loss is O(10) and accumulates
+       ~10 float log-probs, so h = 1e-2 keeps rounding below 1e-4 (see check_gradient). */
+    for (int t = 0; t < GRPO_NUM_TENSORS; t++) {
+        const grpo_tensor_info *info = &model.tensors[t];
+        if (!info->count) continue;
+        check_gradient(info->name, model.params_memory + info->offset, grads + info->offset, info->count,
+                       model_loss, &k, 1e-2f, 2e-3, 2e-2, 24);
+    }
+    /* directional: along the gradient itself, dL/ds of L(theta + s g/|g|) must equal |g|.
+       This covers every parameter at once; expected relative error ~1e-3 from curvature. */
+    double norm = 0.0;
+    for (size_t i = 0; i < model.num_parameters; i++) norm += (double)grads[i] * grads[i];
+    norm = sqrt(norm);
+    float *saved = (float *)malloc(model.num_parameters * sizeof(float));
+    memcpy(saved, model.params_memory, model.num_parameters * sizeof(float));
+    double s = 1e-3, values[2];
+    for (int side = 0; side < 2; side++) {
+        double sign = side == 0 ? 1.0 : -1.0;
+        for (size_t i = 0; i < model.num_parameters; i++) model.params_memory[i] = saved[i] + (float)(sign * s * grads[i] / norm);
+        values[side] = model_loss(&k);
+    }
+    memcpy(model.params_memory, saved, model.num_parameters * sizeof(float));
+    double directional = (values[0] - values[1]) / (2.0 * s);
+    CHECK(fabs(directional - norm) <= 5e-3 * norm, "directional derivative %.6g, gradient norm %.6g", directional, norm);
+    free(saved);
+    free(grads);
+    grpo_model_destroy(&model);
+}
+static void test_model_gradients_qwen2_style(void) { check_model_gradients(1, 1); }
+static void test_model_gradients_llama_tied(void) { check_model_gradients(0, 0); }
+
+/* ---------------------------------------------------------------------------------------
+   Padding and batch composition: a row's results do not depend on its padding nor on the
+   other rows of the batch. */
+static void test_padding_is_masked(void) {
+    grpo_config config = tiny_config(1, 1);
+    grpo_model model;
+    CHECK(grpo_model_create(&model, &config, 21) == GRPO_SUCCESS, "create");
+    enum { B = 2, T = 7 };
+    int tokens[B * T], targets[B * T], lengths[B] = {7, 3};
+    for (int i = 0; i < B * T; i++) { tokens[i] = (i * 7) % 23; targets[i] = (i * 3 + 1) % 23; }
+    float lp_a[B * T], lp_b[B * T], ent[B * T], ones[B * T];
+    for (int i = 0; i < B * T; i++) ones[i] = 1.0f;
+    grpo_model_forward(&model, tokens, targets, lengths, B, T, 1.0f, lp_a, ent);
+    grpo_model_zero_grad(&model);
+    grpo_model_backward(&model, ones);
+    float *grads_a = (float *)malloc(model.num_parameters * sizeof(float));
+    memcpy(grads_a, model.grads_memory, model.num_parameters * sizeof(float));
+    for (int t = 3; t < T; t++) {
+        CHECK(lp_a[T + t] == 0.0f && ent[T + t] == 0.0f, "padded position t=%d must have logprob and entropy 0", t);
+        tokens[T + t] = (tokens[T + t] + 5) % 23;  /* change the padding (targets too, even invalid ones) */
+        targets[T + t] = 999;
+    }
+    grpo_model_forward(&model, tokens, targets, lengths, B, T, 1.0f, lp_b, NULL);
+    grpo_model_zero_grad(&model);
+    grpo_model_backward(&model, ones);
+    CHECK(test_relative_error(lp_b, lp_a, B * T) < 1e-6, "log-probs must not depend on padding");
+    CHECK(test_relative_error(model.grads_memory, grads_a, model.num_parameters) < 1e-5, "gradients must not depend on padding");
+    /* row 1 alone with T = 3 gives the same log-probs as inside the padded batch */
+    float lp_alone[3];
+    grpo_model_forward(&model, tokens + T, targets + T, NULL, 1, 3, 1.0f, lp_alone, NULL);
+    CHECK(test_relative_error(lp_alone, lp_a + T, 3) < 1e-5, "a row alone must match the same row in a padded batch");
+    free(grads_a);
+    grpo_model_destroy(&model);
+}
+
+/* Same seed, same inputs, same build and threads: bit-identical. */
+static void test_determinism(void) {
+    grpo_config config = tiny_config(1, 0);
+    grpo_model a, b;
+    grpo_model_create(&a, &config, 5);
+    grpo_model_create(&b, &config, 5);
+    CHECK(memcmp(a.params_memory, b.params_memory, a.num_parameters * sizeof(float)) == 0, "same seed must give the same weights");
+    grpo_model c;
+    grpo_model_create(&c, &config, 6);
+    CHECK(memcmp(a.params_memory, c.params_memory, a.num_parameters * sizeof(float)) != 0, "another seed must give other weights");
+    grpo_model_destroy(&c);
+    enum { B = 3, T = 8 };
+    int tokens[B * T], targets[B * T];
+    float lp1[B * T], lp2[B * T], d[B * T];
+    for (int i = 0; i < B * T; i++) { tokens[i] = (i * 11) % 23; targets[i] = (i * 13 + 2) % 23; d[i] = 0.1f * (float)(i % 5) - 0.2f; }
+    grpo_model_forward(&a, tokens, targets, NULL, B, T, 0.9f, lp1, NULL);
+    grpo_model_backward(&a, d);
+    grpo_model_forward(&b, tokens, targets, NULL, B, T, 0.9f, lp2, NULL);
+    grpo_model_backward(&b, d);
+    CHECK(memcmp(lp1, lp2, sizeof lp1) == 0, "log-probs must be bit-identical");
+    CHECK(memcmp(a.grads_memory, b.grads_memory, a.num_parameters * sizeof(float)) == 0, "gradients must be bit-identical");
+    /* backward accumulates: a second backward doubles the gradient */
+    float *first = (float *)malloc(a.num_parameters * sizeof(float));
+    memcpy(first, a.grads_memory, a.num_parameters * sizeof(float));
+    grpo_model_backward(&a, d);
+    double worst = 0.0;
+    for (size_t i = 0; i < a.num_parameters; i++) {
+        double e = fabs((double)a.grads_memory[i] - 2.0 * first[i]);
+        if (e > worst) worst = e;
+    }
+    CHECK(worst < 1e-6, "a second backward must add the same gradient again (error %g)", worst);
+    free(first);
+    grpo_model_destroy(&a);
+    grpo_model_destroy(&b);
+}
+
+/* ---------------------------------------------------------------------------------------
+   Matmul paths: the portable loop and (in the BLAS build) cblas_sgemm, against double. */
+static void test_sgemm_paths(void) {
+    enum { M = 37, N = 29, K = 300 }; /* K spans two of the portable loop's blocks */
+    grpo_rng rng = grpo_rng_seed(8);
+    float *A = (float *)malloc(sizeof(float) * M * K), *Bm = (float *)malloc(sizeof(float) * K * N);
+    float *C1 = (float *)malloc(sizeof(float) * M * N), *C2 = (float *)malloc(sizeof(float) * M * N);
+    double *R = (double *)malloc(sizeof(double) * M * N);
+    fill_normal(A, M * K, 1.0f, &rng);
+    fill_normal(Bm, K * N, 1.0f, &rng);
+    for (int ta = 0; ta < 2; ta++)
+        for (int tb = 0; tb < 2; tb++) {
+            /* A is (M, K) or stored transposed (K, M); B is (K, N) or (N, K) */
+            int lda = ta ? M : K, ldb = tb ? K : N;
+            for (int i = 0; i < M; i++)
+                for (int j = 0; j < N; j++) {
+                    double s = 0.0;
+                    for (int k = 0; k < K; k++)
+                        s += (double)(ta ? A[k * lda + i] : A[i * lda + k]) * (tb ? Bm[j * ldb + k] : Bm[k * ldb + j]);
+                    R[i * N + j] = 0.5 * s + 2.0 * 0.25; /* alpha 0.5, beta 2 on C = 0.25 */
+                }
+            for (int i = 0; i < M * N; i++) C1[i] = C2[i] = 0.25f;
+            grpo__sgemm_portable(ta, tb, M, N, K, 0.5f, A, lda, Bm, ldb, 2.0f, C1, N);
+            grpo__sgemm(ta, tb, M, N, K, 0.5f, A, lda, Bm, ldb, 2.0f, C2, N);
+            double e1 = 0.0, e2 = 0.0;
+            for (int i = 0; i < M * N; i++) {
+                if (fabs(C1[i] - R[i]) > e1) e1 = fabs(C1[i] - R[i]);
+                if (fabs(C2[i] - R[i]) > e2) e2 = fabs(C2[i] - R[i]);
+            }
+            /* sums of 300 products of unit normals: float rounding ~ 1e-5 absolute */
+            CHECK(e1 < 1e-4, "portable sgemm ta=%d tb=%d: error %g", ta, tb, e1);
+            CHECK(e2 < 1e-4, "grpo__sgemm ta=%d tb=%d: error %g", ta, tb, e2);
+        }
+#ifdef GRPO_USE_CBLAS
+    printf("  (this build calls cblas_sgemm; the portable loop is checked beside it)\n");
+#else
+    printf("  (this build uses the portable matmul)\n");
+#endif
+    free(A); free(Bm); free(C1); free(C2); free(R);
+}
+
+static void test_expf_accuracy(void) {
+    double worst = 0.0;
+    for (int i = 0; i <= 160000; i++) {
+        float x = -80.0f + (float)i * 1e-3f;
+        double e = fabs((double)grpo__expf(x) / exp((double)x) - 1.0);
+        if (e > worst) worst = e;
+    }
+    CHECK(worst < 1e-6, "grpo__expf relative error %g over [-80, 80]", worst);
+    CHECK(grpo__expf(-1000.0f) >= 0.0f && grpo__expf(-1000.0f) < 1e-37f, "large negative arguments must flush towards 0");
+    CHECK(isfinite(grpo__expf(1000.0f)), "large arguments must stay finite (clamped)");
+}
+
+/* ---------------------------------------------------------------------------------------
+   Configuration */
+static void test_config_defaults(void) {
+    grpo_config zero;
+    memset(&zero, 0, sizeof zero);
+    grpo_config c = grpo_config_resolve(&zero);
+    CHECK(c.vocab_size == 259 && c.context_length == 256 && c.d_model == 256 && c.n_layers == 4, "sizes");
+    CHECK(c.n_heads == 4 && c.n_kv_heads == 4 && c.d_ff == 704, "heads and d_ff (8*256/3 = 682 -> 704)");
+    CHECK(c.rope_theta == 10000.0f && c.norm_eps == 1e-5f && c.qkv_bias == 0 && c.untied_head == 0, "floats and flags");
+    CHECK(grpo_config_validate(&zero) == GRPO_SUCCESS, "the default config must be valid");
+}
+
+typedef struct { const char *what; grpo_config config; const char *expected_in_message; } bad_config;
+
+static void test_config_errors(void) {
+    grpo_config ok = tiny_config(0, 0);
+    bad_config cases[24];
+    int n = 0;
+#define BAD(field, value, message) do { cases[n].what = #field " = " #value; cases[n].config = ok; cases[n].config.field = value; cases[n].expected_in_message = message; n++; } while (0)
+    BAD(d_model, 18, "not divisible by config.n_heads");
+    BAD(n_kv_heads, 3, "not divisible by config.n_kv_heads");
+    BAD(d_model, 12, "head size must be even");           /* 12 / 4 = 3 */
+    BAD(vocab_size, -1, "config.vocab_size");
+    BAD(context_length, -5, "config.context_length");
+    BAD(d_model, -16, "config.d_model");
+    BAD(n_layers, -2, "config.n_layers");
+    BAD(n_heads, -4, "config.n_heads");
+    BAD(n_kv_heads, -1, "config.n_kv_heads");
+    BAD(d_ff, -24, "config.d_ff");
+    BAD(vocab_size, (1 << 24) + 1, "config.vocab_size");
+    BAD(rope_theta, -1.0f, "config.rope_theta");
+    BAD(rope_theta, NAN, "config.rope_theta");
+    BAD(norm_eps, 2.0f, "config.norm_eps");
+    BAD(norm_eps, -1e-6f, "config.norm_eps");
+    BAD(qkv_bias, 2, "config.qkv_bias");
+    BAD(untied_head, -1, "config.untied_head");
+#undef BAD
+    /* sizes whose buffers overflow size_t: 2^24 layers of 2^24 x 2^24 matrices */
+    cases[n].what = "overflowing parameter count"; cases[n].config = ok;
+    cases[n].config.n_layers = 1 << 24; cases[n].config.d_model = 1 << 24; cases[n].config.n_heads = 1 << 23; cases[n].config.n_kv_heads = 1 << 23;
+    cases[n].config.d_ff = 1 << 24; cases[n].expected_in_message = "overflows"; n++;
+    for (int i = 0; i < n; i++) {
+        grpo_result r = grpo_config_validate(&cases[i].config);
+        CHECK(r == GRPO_ERROR_INVALID_CONFIG, "%s: expected GRPO_ERROR_INVALID_CONFIG, got %s", cases[i].what, grpo_result_string(r));
+        CHECK(strstr(grpo_last_error(), cases[i].expected_in_message) != NULL, "%s: message \"%s\" should contain \"%s\"",
+              cases[i].what, grpo_last_error(), cases[i].expected_in_message);
+        grpo_model model;
+        memset(&model, 0xAB, sizeof model);
+        r = grpo_model_create(&model, &cases[i].config, 1);
+        CHECK(r == GRPO_ERROR_INVALID_CONFIG && model.params_memory == NULL, "%s: create must fail and leave the model empty", cases[i].what);
+    }
+}
+
+/* ---------------------------------------------------------------------------------------
+   Bad calls to forward and backward */
+static void test_forward_errors(void) {
+    grpo_config config = tiny_config(0, 0);
+    grpo_model model;
+    grpo_model_create(&model, &config, 1);
+    int tokens[16] = {0}, targets[16] = {0}, lengths[2] = {8, 8};
+    float lp[16], d[16] = {0};
+    CHECK(grpo_model_backward(&model, d) == GRPO_ERROR_INVALID_STATE && strstr(grpo_last_error(), "forward first"), "backward before forward");
+    tokens[8 + 2] = 23;
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 2, 8, 1.0f, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT &&
+          strstr(grpo_last_error(), "tokens[b=1, t=2] = 23"), "token out of range: %s", grpo_last_error());
+    tokens[8 + 2] = -1;
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 2, 8, 1.0f, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT, "negative token");
+    tokens[8 + 2] = 0;
+    targets[5] = 99;
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 2, 8, 1.0f, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT &&
+          strstr(grpo_last_error(), "targets[b=0, t=5] = 99"), "target out of range: %s", grpo_last_error());
+    lengths[0] = 5; /* ... but a target in the padding is ignored */
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 2, 8, 1.0f, lp, NULL) == GRPO_SUCCESS, "invalid target in padding must be ignored: %s", grpo_last_error());
+    lengths[0] = 9;
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 2, 8, 1.0f, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "lengths[0] = 9"), "length > T");
+    lengths[0] = 8;
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 1, 16, 1.0f, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "context_length"), "T > context");
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 0, 8, 1.0f, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT, "B = 0");
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 2, 8, 0.0f, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "temperature"), "temperature 0");
+    CHECK(grpo_model_forward(&model, tokens, targets, lengths, 2, 8, NAN, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT, "temperature NaN");
+    CHECK(grpo_model_forward(&model, NULL, targets, lengths, 2, 8, 1.0f, lp, NULL) == GRPO_ERROR_INVALID_ARGUMENT, "NULL tokens");
+    grpo_model empty;
+    memset(&empty, 0, sizeof empty);
+    CHECK(grpo_model_forward(&empty, tokens, targets, lengths, 2, 8, 1.0f, lp, NULL) == GRPO_ERROR_INVALID_STATE, "model not created");
+    CHECK(grpo_model_backward(NULL, d) == GRPO_ERROR_INVALID_STATE, "NULL model");
+    grpo_model_destroy(&model);
+}
+
+/* ---------------------------------------------------------------------------------------
+   The reference model */
+static void test_reference_model(void) {
+    grpo_config config = tiny_config(1, 1);
+    grpo_model policy, reference;
+    grpo_model_create(&policy, &config, 3);
+    CHECK(grpo_model_create_reference(&reference, &policy) == GRPO_SUCCESS, "create_reference: %s", grpo_last_error());
+    CHECK(reference.frozen && reference.grads_memory == NULL, "a reference model is frozen and has no gradients");
+    CHECK(memcmp(policy.params_memory, reference.params_memory, policy.num_parameters * sizeof(float)) == 0, "same weights");
+    policy.params_memory[0] += 1.0f;
+    CHECK(reference.params_memory[0] != policy.params_memory[0], "the reference does not share memory with the policy");
+    CHECK(grpo_model_copy_weights(&reference, &policy) == GRPO_SUCCESS && reference.params_memory[0] == policy.params_memory[0], "copy_weights refreshes it");
+    int tokens[4] = {1, 2, 3, 4};
+    float lp[4], d[4] = {1, 1, 1, 1};
+    CHECK(grpo_model_forward(&reference, tokens, tokens, NULL, 1, 4, 1.0f, lp, NULL) == GRPO_SUCCESS, "a reference model runs forward");
+    CHECK(grpo_model_backward(&reference, d) == GRPO_ERROR_INVALID_STATE && strstr(grpo_last_error(), "frozen"), "and refuses backward");
+    grpo_config other = tiny_config(0, 1);
+    grpo_model different;
+    grpo_model_create(&different, &other, 3);
+    CHECK(grpo_model_copy_weights(&different, &policy) == GRPO_ERROR_INVALID_ARGUMENT, "copy between configs is refused");
+    grpo_model_destroy(&different);
+    grpo_model_destroy(&reference);
+    grpo_model_destroy(&policy);
+}
+
+/* ---------------------------------------------------------------------------------------
+   Tokenizer */
+static void test_byte_tokenizer(void) {
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    const char text[] = "a\0\xff<think>";
+    size_t len = sizeof text - 1;
+    int ids[32], n = 0;
+    CHECK(tok.encode(&tok, text, len, ids, 32, &n) == GRPO_SUCCESS && n == (int)len, "encode");
+    CHECK(ids[0] == 'a' && ids[1] == 0 && ids[2] == 255, "bytes map to ids 0..255 (NUL and 0xFF included)");
+    int with_special[40];
+    with_special[0] = tok.bos_id;
+    memcpy(with_special + 1, ids, (size_t)n * sizeof(int));
+    with_special[n + 1] = tok.eos_id;
+    with_special[n + 2] = tok.pad_id;
+    char out[64];
+    size_t bytes = 0;
+    CHECK(tok.decode(&tok, with_special, n + 3, out, sizeof out, &bytes) == GRPO_SUCCESS && bytes == len && memcmp(out, text, len) == 0,
+          "decode round-trips and special tokens produce no bytes");
+    CHECK(tok.encode(&tok, text, len, ids, 3, &n) == GRPO_ERROR_INVALID_ARGUMENT && n == (int)len, "too small a capacity is an error that reports the size needed");
+    int bad[2] = {65, 259};
+    CHECK(tok.decode(&tok, bad, 2, out, sizeof out, &bytes) == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "ids[1] = 259"), "id out of range");
+    CHECK(tok.decode(&tok, ids, 3, out, 3, &bytes) == GRPO_ERROR_INVALID_ARGUMENT, "no room for the NUL");
+    CHECK(tok.vocab_size == 259 && tok.bos_id == 256 && tok.eos_id == 257 && tok.pad_id == 258, "special ids");
+}
+
+/* ---------------------------------------------------------------------------------------
+   Loss and optimizer */
+static void test_sft_loss(void) {
+    float lp[4] = {-1.0f, -2.0f, -3.0f, -4.0f}, mask[4] = {0, 1, 1, 0}, d[4];
+    float loss = grpo_sft_loss(lp, mask, 2, 2, d);
+    CHECK(fabsf(loss - 2.5f) < 1e-6f, "mean NLL over masked tokens: %g", (double)loss);
+    CHECK(d[0] == 0.0f && d[1] == -0.5f && d[2] == -0.5f && d[3] == 0.0f, "dlogprobs = -mask / count");
+}
+
+static void test_learning_rate_schedule(void) {
+    grpo_adamw_config c;
+    memset(&c, 0, sizeof c);
+    c.learning_rate = 1.0f; c.warmup_steps = 4; c.schedule = GRPO_SCHEDULE_COSINE; c.total_steps = 14; c.min_lr_ratio = 0.1f;
+    CHECK(fabsf(grpo_adamw_learning_rate(&c, 0) - 0.25f) < 1e-7f, "warm-up starts at lr/warmup");
+    CHECK(fabsf(grpo_adamw_learning_rate(&c, 3) - 1.0f) < 1e-7f, "warm-up ends at lr");
+    CHECK(fabsf(grpo_adamw_learning_rate(&c, 4) - 1.0f) < 1e-6f, "cosine starts at lr");
+    CHECK(fabsf(grpo_adamw_learning_rate(&c, 9) - 0.55f) < 1e-6f, "cosine midpoint is (lr + min)/2");
+    CHECK(fabsf(grpo_adamw_learning_rate(&c, 14) - 0.1f) < 1e-6f && fabsf(grpo_adamw_learning_rate(&c, 100) - 0.1f) < 1e-6f, "cosine ends at min_lr_ratio * lr and stays");
+    c.schedule = GRPO_SCHEDULE_CONSTANT;
+    CHECK(grpo_adamw_learning_rate(&c, 50) == 1.0f, "constant after warm-up");
+}
+
+static void test_adamw_errors_and_decay(void) {
+    grpo_config config = tiny_config(1, 1);
+    grpo_model model;
+    grpo_model_create(&model, &config, 4);
+    grpo_adamw opt;
+    grpo_adamw_config c;
+    memset(&c, 0, sizeof c);
+    c.schedule = GRPO_SCHEDULE_COSINE; /* no total_steps */
+    CHECK(grpo_adamw_create(&opt, &model, &c) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "total_steps"), "cosine needs total_steps");
+    memset(&c, 0, sizeof c);
+    c.learning_rate = -1.0f;
+    CHECK(grpo_adamw_create(&opt, &model, &c) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "learning_rate"), "negative lr");
+    memset(&c, 0, sizeof c);
+    c.beta1 = 1.5f;
+    CHECK(grpo_adamw_create(&opt, &model, &c) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "beta1"), "beta1 out of range");
+    memset(&c, 0, sizeof c);
+    c.learning_rate = 0.1f; c.weight_decay = 0.5f;
+    CHECK(grpo_adamw_create(&opt, &model, &c) == GRPO_SUCCESS, "create");
+    CHECK(grpo_adamw_step(&opt, &model, NULL, NULL) == GRPO_ERROR_INVALID_STATE, "a step before any backward is refused");
+    /* zero gradients: Adam's update is 0, so matrices shrink by exactly (1 - lr * wd), norms and biases do not move */
+    int tokens[2] = {1, 2};
+    float lp[2], zero[2] = {0, 0};
+    grpo_model_forward(&model, tokens, tokens, NULL, 1, 2, 1.0f, lp, NULL);
+    grpo_model_backward(&model, zero);
+    float wq0 = model.params.wq[0], norm0 = model.params.attn_norm[0], bias0 = model.params.bq[0] = 0.3f;
+    CHECK(grpo_adamw_step(&opt, &model, NULL, NULL) == GRPO_SUCCESS, "step");
+    CHECK(fabsf(model.params.wq[0] - wq0 * (1.0f - 0.1f * 0.5f)) < 1e-7f, "matrices are decayed");
+    CHECK(model.params.attn_norm[0] == norm0 && model.params.bq[0] == bias0, "norms and biases are not decayed");
+    /* a NaN gradient: the step is refused, nothing changes, the tensor is named */
+    float *before = (float *)malloc(model.num_parameters * sizeof(float));
+    memcpy(before, model.params_memory, model.num_parameters * sizeof(float));
+    uint64_t step = opt.step;
+    float m0 = opt.m[5];
+    model.grads.w_up[7] = NAN;
+    float norm;
+    CHECK(grpo_adamw_step(&opt, &model, &norm, NULL) == GRPO_ERROR_NON_FINITE && strstr(grpo_last_error(), "w_up[7]"), "NaN gradient refused: %s", grpo_last_error());
+    CHECK(memcmp(before, model.params_memory, model.num_parameters * sizeof(float)) == 0 && opt.step == step && opt.m[5] == m0, "weights and optimizer unchanged");
+    free(before);
+    grpo_adamw_destroy(&opt);
+    grpo_model_destroy(&model);
+}
+
+/* A real learning signal: SFT on one fixed sequence must drive its loss down. */
+static void test_sft_learns(void) {
+    grpo_config config = tiny_config(0, 0);
+    config.vocab_size = GRPO_BYTE_VOCAB_SIZE; config.context_length = 64; config.d_model = 32;
+    grpo_model model;
+    grpo_model_create(&model, &config, 9);
+    grpo_adamw opt;
+    grpo_adamw_config oc;
+    memset(&oc, 0, sizeof oc);
+    oc.learning_rate = 3e-3f;
+    grpo_adamw_create(&opt, &model, &oc);
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    const char *text = "<think>2+3=5</think><answer>5</answer>";
+    int ids[64], n;
+    tok.encode(&tok, text, strlen(text), ids, 64, &n);
+    float lp[64], d[64], first = 0.0f, last = 0.0f;
+    for (int step = 0; step < 60; step++) {
+        CHECK(grpo_model_forward(&model, ids, ids + 1, NULL, 1, n - 1, 1.0f, lp, NULL) == GRPO_SUCCESS, "forward: %s", grpo_last_error());
+        last = grpo_sft_loss(lp, NULL, 1, n - 1, d);
+        if (step == 0) first = last;
+        grpo_model_zero_grad(&model);
+        grpo_model_backward(&model, d);
+        grpo_adamw_step(&opt, &model, NULL, NULL);
+    }
+    CHECK(first > 5.0f && last < 0.5f * first, "SFT loss went from %.3f to %.3f", (double)first, (double)last);
+    grpo_adamw_destroy(&opt);
+    grpo_model_destroy(&model);
+}
+
+int main(void) {
+    TEST(test_config_defaults);
+    TEST(test_config_errors);
+    TEST(test_byte_tokenizer);
+    TEST(test_sgemm_paths);
+    TEST(test_expf_accuracy);
+    TEST(test_rmsnorm_backward);
+    TEST(test_matmul_backward);
+    TEST(test_rope_backward);
+    TEST(test_attention_backward);
+    TEST(test_swiglu_backward);
+    TEST(test_logprob_backward);
+    TEST(test_embedding_backward);
+    TEST(test_model_gradients_qwen2_style);
+    TEST(test_model_gradients_llama_tied);
+    TEST(test_padding_is_masked);
+    TEST(test_determinism);
+    TEST(test_forward_errors);
+    TEST(test_reference_model);
+    TEST(test_sft_loss);
+    TEST(test_learning_rate_schedule);
+    TEST(test_adamw_errors_and_decay);
+    TEST(test_sft_learns);
+    return test_finish("test_model");
+}
