@@ -1360,7 +1360,8 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
     float lr = grpo_adamw_learning_rate(c, optimizer->step);
     if (learning_rate) *learning_rate = lr;
     uint64_t t = ++optimizer->step;
-    float correction1 = 1.0f - powf(c->beta1, (float)t), correction2 = 1.0f - powf(c->beta2, (float)t);
+    /* bias corrections in double, as PyTorch computes them */
+    float correction1 = (float)(1.0 - pow((double)c->beta1, (double)t)), correction2 = (float)(1.0 - pow((double)c->beta2, (double)t));
     float beta1 = c->beta1, beta2 = c->beta2, eps = c->epsilon;
     for (int k = 0; k < GRPO_NUM_TENSORS; k++) {
         const grpo_tensor_info *info = &model->tensors[k];
