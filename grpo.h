@@ -30,9 +30,11 @@
      6. layers, forward/backward pairs  embedding, RMSNorm, matmul, RoPE, attention, SwiGLU,
                                         log-prob of targets at a temperature
      7. the whole model                 grpo_model_forward / grpo_model_backward
-     8. losses                          supervised (SFT) cross-entropy on masked tokens
-     9. optimizer                       AdamW, gradient-norm clipping, learning-rate schedule
-    10. checkpoints                     documented binary format, written atomically
+     8. generation                      KV-cached sampling of G completions per prompt:
+                                        temperature, top-k, top-p, greedy, EOS, stop strings
+     9. losses                          supervised (SFT) cross-entropy on masked tokens
+    10. optimizer                       AdamW, gradient-norm clipping, learning-rate schedule
+    11. checkpoints                     documented binary format, written atomically
 
    DIMENSIONS, the same letters everywhere (as in SPEC.md):
      B batch of sequences, T time (tokens per sequence), N = B*T rows, C d_model,
@@ -57,6 +59,7 @@
 */
 #ifndef GRPO_H_INCLUDED
 #define GRPO_H_INCLUDED
+#define GRPO__TAIL 256 /* bytes of each completion's end kept for stop strings; a stop string is at most half of it */
 
 #include <stddef.h>
 #include <stdint.h>
@@ -269,13 +272,86 @@ GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, con
 GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprobs);
 
 /* ---------------------------------------------------------------------------------------
-   8. Supervised loss: the mean negative log-likelihood over the tokens where mask is 1
+   8. Generation: G completions for each of B prompts, as GRPO's rollouts need.
+
+   Each prompt is run through the model once (prefill); its keys and values are shared by the
+   G completions of its group. Then all active sequences of the batch decode together, one
+   batched pass per new token, each with its own cache of generated keys and values. A
+   sequence that stops drops out of the batch. Log-probs of the sampled tokens are those of
+   softmax(logits / temperature) before any top-k/top-p filter (SPEC.md section 1: lp_old). */
+typedef struct {
+    float temperature;        /* default 1.0; must not be negative */
+    int top_k;                /* keep the k most likely tokens; 0: no top-k filter */
+    float top_p;              /* nucleus: keep the most likely tokens up to this mass; default 1.0 (off); in (0, 1] */
+    int greedy;               /* 1: take the most likely token (lp_old still uses the temperature) */
+    int max_new_tokens;       /* default (0): the generator's max_new_tokens */
+    int eos_id;               /* token that ends a completion; default (0): the tokenizer's eos_id, or
+                                 GRPO_BYTE_EOS with no tokenizer; -1: none */
+    const char *const *stop_strings; /* a completion ends with the token that completes one of these */
+    int n_stop_strings;
+    const grpo_tokenizer *tokenizer; /* needed for stop strings (to see the text of tokens) */
+    uint64_t seed;
+    /* Each sequence draws from its own random stream, seeded from (seed, prompt key, g), so its
+       completion does not depend on the other sequences of the batch. The prompt key is
+       prompt_seeds[b] if given (e.g. the prompt's index in the dataset), else b. */
+    const uint64_t *prompt_seeds;
+} grpo_sampling_config;
+
+typedef struct {
+    int max_prompts;          /* B at most; default 8 */
+    int max_group_size;       /* G at most; default 8 */
+    int max_new_tokens;       /* default min(128, context_length - 1) */
+} grpo_generator_config;
+
+/* The completions of one grpo_generate call; S = n_prompts * group_size sequences, sequence
+   s = b * group_size + g. The arrays belong to the generator and stay valid until its next
+   grpo_generate or grpo_generator_destroy. */
+typedef struct {
+    int n_prompts, group_size, n_sequences, max_new_tokens;
+    int *tokens;              /* (S, max_new_tokens); 0 after the end (see mask) */
+    float *logprobs;          /* (S, max_new_tokens) lp_old of each sampled token; 0 after the end */
+    float *mask;              /* (S, max_new_tokens) 1 on completion tokens, the EOS or stop token included */
+    int *lengths;             /* (S) completion tokens */
+    int *truncated;           /* (S) 1 if max_new_tokens was reached without EOS or a stop string */
+} grpo_completions;
+
+typedef struct {
+    grpo_generator_config config;  /* resolved */
+    grpo_config model_config;      /* of the model it was made for */
+    int head_size, max_sequences, n_threads;
+    float *cache_k, *cache_v;      /* (L, max_sequences, max_new_tokens, KVH*D) keys/values of generated tokens */
+    float *x, *normed, *q, *k, *v, *att_out, *projected, *gate, *up, *hidden, *rstd, *logits; /* per active row */
+    float *scores;                 /* (max_sequences * H, context_length) attention scratch */
+    float *sample_probs;           /* (n_threads, V) sampler scratch */
+    void *sample_candidates;       /* (n_threads, V) */
+    float *prefill_logprobs;       /* (max_prompts * context_length) */
+    int *row_sequence, *row_token, *row_position, *row_step, *next_rows; /* (max_sequences) each */
+    int *prompt_lengths;           /* (max_prompts) of the current call */
+    grpo_rng *rngs;                /* (max_sequences) */
+    char *tails;                   /* (max_sequences, GRPO__TAIL) last bytes of each completion, for stop strings */
+    int *tail_lengths;             /* (max_sequences) */
+    grpo_completions completions;
+    void *float_memory, *int_memory;
+} grpo_generator;
+
+GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_model *model,
+                                          const grpo_generator_config *config /* may be NULL */);
+GRPODEF void grpo_generator_destroy(grpo_generator *generator);
+/* prompts (n_prompts, T) right-padded, prompt_lengths (n_prompts) >= 1. Samples group_size
+   completions per prompt into generator->completions and points *completions at it. Uses the
+   model's forward activations for the prefill (a later forward overwrites them). */
+GRPODEF grpo_result grpo_generate(grpo_generator *generator, grpo_model *model, const int *prompts,
+                                  const int *prompt_lengths, int n_prompts, int T, int group_size,
+                                  const grpo_sampling_config *sampling, const grpo_completions **completions);
+
+/* ---------------------------------------------------------------------------------------
+   9. Supervised loss: the mean negative log-likelihood over the tokens where mask is 1
    (SFT puts the loss on completion tokens only). Returns the loss and writes
    dlogprobs = -mask / count, ready for grpo_model_backward. mask may be NULL (all tokens). */
 GRPODEF float grpo_sft_loss(const float *logprobs, const float *mask, int B, int T, float *dlogprobs);
 
 /* ---------------------------------------------------------------------------------------
-   9. AdamW (Loshchilov & Hutter: decoupled weight decay, on matrices only), global
+   10. AdamW (Loshchilov & Hutter: decoupled weight decay, on matrices only), global
    gradient-norm clipping, and a learning-rate schedule: linear warm-up, then constant or
    cosine decay. The moments m and v share the parameters' layout. */
 typedef enum { GRPO_SCHEDULE_CONSTANT = 0, GRPO_SCHEDULE_COSINE = 1 } grpo_schedule;
@@ -313,7 +389,7 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model,
                                     float *grad_norm, float *learning_rate);
 
 /* ---------------------------------------------------------------------------------------
-   10. Checkpoints. Little-endian binary, version 1:
+   11. Checkpoints. Little-endian binary, version 1:
 
      offset  bytes  field
           0      8  magic "GRPOCKPT"
@@ -366,6 +442,9 @@ GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, gr
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #define GRPO__HAVE_FSYNC 1
+#endif
+#ifdef _OPENMP
+#include <omp.h>
 #endif
 #ifdef GRPO_USE_CBLAS
 #include <cblas.h>
@@ -883,13 +962,14 @@ static void grpo__rmsnorm_backward(float *dinp, float *dweight, const float *dou
 
 /* Rotary position embeddings (Su et al. 2021), in place on x (B, T, n_heads, D): each pair
    (x_i, x_{i+D/2}) is rotated by the angle of position t. The backward is the rotation by
-   the opposite angle (sign = -1), since a rotation's transpose is its inverse. */
-static void grpo__rope_rotate(float *x, const float *cos_table, const float *sin_table,
-                              int B, int T, int n_heads, int D, float sign) {
+   the opposite angle (sign = -1), since a rotation's transpose is its inverse. Row r sits at
+   position positions[r], or r % T when positions is NULL (a (B, T) batch). */
+static void grpo__rope_rotate(float *x, const float *cos_table, const float *sin_table, int rows, int T,
+                              const int *positions, int n_heads, int D, float sign) {
     int half = D / 2;
     #pragma omp parallel for schedule(static)
-    for (int bt = 0; bt < B * T; bt++) {
-        int t = bt % T;
+    for (int bt = 0; bt < rows; bt++) {
+        int t = positions ? positions[bt] : bt % T;
         const float *cs = cos_table + (size_t)t * half, *sn = sin_table + (size_t)t * half;
         for (int h = 0; h < n_heads; h++) {
             float *v = x + ((size_t)bt * n_heads + h) * D;
@@ -902,10 +982,10 @@ static void grpo__rope_rotate(float *x, const float *cos_table, const float *sin
     }
 }
 static void grpo__rope_forward(float *x, const float *c, const float *s, int B, int T, int nh, int D) {
-    grpo__rope_rotate(x, c, s, B, T, nh, D, 1.0f);
+    grpo__rope_rotate(x, c, s, B * T, T, NULL, nh, D, 1.0f);
 }
 static void grpo__rope_backward(float *dx, const float *c, const float *s, int B, int T, int nh, int D) {
-    grpo__rope_rotate(dx, c, s, B, T, nh, D, -1.0f);
+    grpo__rope_rotate(dx, c, s, B * T, T, NULL, nh, D, -1.0f);
 }
 
 /* Causal multi-head attention with grouped-query attention: query head h reads key/value head
@@ -1250,7 +1330,420 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
 }
 
 /* ---------------------------------------------------------------------------------------
-   8. Losses */
+   8. Generation */
+
+/* splitmix64's finaliser: a good 64-bit mix, used to derive independent stream seeds. */
+static uint64_t grpo__mix64(uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* The random stream of completion g of the prompt with key prompt_key. */
+static grpo_rng grpo__sequence_rng(uint64_t seed, uint64_t prompt_key, int g) {
+    return grpo_rng_seed(grpo__mix64(grpo__mix64(seed) ^ grpo__mix64(prompt_key + 0x632BE59BD9B4E019ull)) + (uint64_t)g * 0x9E3779B97F4A7C15ull);
+}
+
+typedef struct { float p; int index; } grpo__candidate;
+
+/* Most likely first; ties by token id, so the order (and the sample) is deterministic. */
+static int grpo__candidate_order(const void *a, const void *b) {
+    const grpo__candidate *x = (const grpo__candidate *)a, *y = (const grpo__candidate *)b;
+    if (x->p != y->p) return x->p > y->p ? -1 : 1;
+    return x->index - y->index;
+}
+
+/* Draws one token from softmax(logits / temperature), filtered by top-k then top-p as in
+   Hugging Face's warpers (top-p acts on the distribution renormalised after top-k), or the
+   argmax when greedy. *logprob receives the unfiltered log-prob of the token: lp_old.
+   probs and candidates are scratch of V entries. One uniform number is drawn per call. */
+static int grpo__sample_token(const float *logits, int V, const grpo_sampling_config *s, grpo_rng *rng,
+                              float *probs, grpo__candidate *candidates, float *logprob) {
+    float inv_t = 1.0f / s->temperature, maxval = logits[0];
+    int argmax = 0;
+    for (int j = 1; j < V; j++) if (logits[j] > maxval) { maxval = logits[j]; argmax = j; }
+    float sum = 0.0f;
+    for (int j = 0; j < V; j++) { probs[j] = grpo__expf((logits[j] - maxval) * inv_t); sum += probs[j]; }
+    float u = grpo_rng_uniform(rng);
+    int token = argmax;
+    if (!s->greedy) {
+        int filtered = (s->top_k > 0 && s->top_k < V) || s->top_p < 1.0f;
+        if (!filtered) {
+            float target = u * sum, cumulative = 0.0f;
+            token = -1;
+            for (int j = 0; j < V && token < 0; j++) {
+                cumulative += probs[j];
+                if (target < cumulative) token = j;
+            }
+            if (token < 0) for (token = V - 1; token > 0 && probs[token] == 0.0f; token--) {} /* rounding at the top end */
+        } else {
+            for (int j = 0; j < V; j++) { candidates[j].p = probs[j]; candidates[j].index = j; }
+            qsort(candidates, (size_t)V, sizeof *candidates, grpo__candidate_order);
+            int kept = (s->top_k > 0 && s->top_k < V) ? s->top_k : V;
+            float mass = 0.0f;
+            for (int i = 0; i < kept; i++) mass += candidates[i].p;
+            if (s->top_p < 1.0f) {
+                /* keep the most likely tokens until their mass reaches top_p (at least one) */
+                float cumulative = 0.0f, limit = s->top_p * mass;
+                for (int i = 0; i < kept; i++) {
+                    cumulative += candidates[i].p;
+                    if (cumulative >= limit) { kept = i + 1; break; }
+                }
+                mass = 0.0f;
+                for (int i = 0; i < kept; i++) mass += candidates[i].p;
+            }
+            float target = u * mass, cumulative = 0.0f;
+            token = candidates[kept - 1].index;
+            for (int i = 0; i < kept; i++) {
+                cumulative += candidates[i].p;
+                if (target < cumulative) { token = candidates[i].index; break; }
+            }
+        }
+    }
+    *logprob = (logits[token] - maxval) * inv_t - logf(sum);
+    return token;
+}
+
+static grpo_generator_config grpo__generator_config_resolve(const grpo_generator_config *config, const grpo_config *model) {
+    grpo_generator_config c;
+    memset(&c, 0, sizeof c);
+    if (config) c = *config;
+    c.max_prompts = GRPO__DEFAULT(c.max_prompts, 8);
+    c.max_group_size = GRPO__DEFAULT(c.max_group_size, 8);
+    c.max_new_tokens = GRPO__DEFAULT(c.max_new_tokens, model->context_length - 1 < 128 ? model->context_length - 1 : 128);
+    return c;
+}
+
+GRPODEF void grpo_generator_destroy(grpo_generator *generator) {
+    if (!generator) return;
+    GRPO_FREE(generator->float_memory);
+    GRPO_FREE(generator->int_memory);
+    memset(generator, 0, sizeof *generator);
+}
+
+GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_model *model,
+                                          const grpo_generator_config *config) {
+    if (!generator || !model || !model->params_memory)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_generator_create: the model must be created");
+    memset(generator, 0, sizeof *generator);
+    const grpo_config *m = &model->config;
+    grpo_generator_config c = grpo__generator_config_resolve(config, m);
+    if (c.max_prompts < 1 || c.max_prompts > GRPO__MAX_DIMENSION)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "generator.max_prompts = %d: expected 1 to %d", c.max_prompts, GRPO__MAX_DIMENSION);
+    if (c.max_group_size < 1 || c.max_group_size > GRPO__MAX_DIMENSION)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "generator.max_group_size = %d: expected 1 to %d", c.max_group_size, GRPO__MAX_DIMENSION);
+    if (c.max_new_tokens < 1 || c.max_new_tokens >= m->context_length)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "generator.max_new_tokens = %d: expected 1 to context_length - 1 = %d", c.max_new_tokens, m->context_length - 1);
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    size_t S, L = (size_t)m->n_layers, C = (size_t)m->d_model, V = (size_t)m->vocab_size, F = (size_t)m->d_ff;
+    size_t D = (size_t)model->head_size, QD = (size_t)m->n_heads * D, KD = (size_t)m->n_kv_heads * D, T = (size_t)m->context_length;
+    size_t cache, scores, floats = 0, ints = 0, prefill;
+    int ok = grpo__mul((size_t)c.max_prompts, (size_t)c.max_group_size, &S) && S <= GRPO__MAX_DIMENSION &&
+             grpo__mul3(L * S, (size_t)c.max_new_tokens, KD, &cache) && grpo__mul3(S, (size_t)m->n_heads, T, &scores) &&
+             grpo__mul((size_t)c.max_prompts, T, &prefill);
+    /* per-row buffers: x, normed, q, k, v, att_out, projected, gate, up, hidden, rstd, logits */
+    size_t row_floats = C + C + QD + KD + KD + QD + C + F + F + F + 1 + V;
+    size_t sampler = (size_t)threads * V;
+    ok = ok && grpo__mul(S, row_floats, &floats) && grpo__add(floats, 2 * cache, &floats) && grpo__add(floats, scores, &floats) &&
+         grpo__add(floats, sampler * 3, &floats) /* probs + candidates (8 bytes each) */ && grpo__add(floats, prefill, &floats);
+    size_t rng_ints = S * 2 /* grpo_rng is 8 bytes */, out_ints = 0;
+    ok = ok && grpo__mul(S, (size_t)c.max_new_tokens, &out_ints);
+    /* ints: row_sequence, row_token, row_position, row_step, next_rows, lengths, truncated (S each),
+       prompt_lengths, tail_lengths, rngs, tokens; floats also hold completion logprobs and mask */
+    ok = ok && grpo__add(floats, 2 * out_ints, &floats);
+    ints = 7 * S + (size_t)c.max_prompts + S + rng_ints + out_ints;
+    size_t tail_bytes = S * GRPO__TAIL;
+    size_t float_bytes, int_bytes;
+    ok = ok && grpo__mul(floats, sizeof(float), &float_bytes) && grpo__mul(ints, sizeof(int), &int_bytes) && grpo__add(int_bytes, tail_bytes + 16, &int_bytes);
+    if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "generator: buffers for %d prompts x %d completions x %d new tokens overflow size_t", c.max_prompts, c.max_group_size, c.max_new_tokens);
+    generator->float_memory = GRPO_MALLOC(float_bytes);
+    generator->int_memory = GRPO_MALLOC(int_bytes);
+    if (!generator->float_memory || !generator->int_memory) {
+        grpo_generator_destroy(generator);
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "generator: could not allocate %.1f MiB (KV cache for %zu sequences x %d tokens)",
+                          (double)(float_bytes + int_bytes) / 1048576.0, S, c.max_new_tokens);
+    }
+    generator->config = c;
+    generator->model_config = *m;
+    generator->head_size = model->head_size;
+    generator->max_sequences = (int)S;
+    generator->n_threads = threads;
+    float *f = (float *)generator->float_memory;
+#define GRPO__TAKE(pointer, count) (pointer = f, f += (count))
+    GRPO__TAKE(generator->cache_k, cache);
+    GRPO__TAKE(generator->cache_v, cache);
+    GRPO__TAKE(generator->x, S * C);
+    GRPO__TAKE(generator->normed, S * C);
+    GRPO__TAKE(generator->q, S * QD);
+    GRPO__TAKE(generator->k, S * KD);
+    GRPO__TAKE(generator->v, S * KD);
+    GRPO__TAKE(generator->att_out, S * QD);
+    GRPO__TAKE(generator->projected, S * C);
+    GRPO__TAKE(generator->gate, S * F);
+    GRPO__TAKE(generator->up, S * F);
+    GRPO__TAKE(generator->hidden, S * F);
+    GRPO__TAKE(generator->rstd, S);
+    GRPO__TAKE(generator->logits, S * V);
+    GRPO__TAKE(generator->scores, scores);
+    GRPO__TAKE(generator->sample_probs, sampler);
+    generator->sample_candidates = f; f += 2 * sampler;
+    GRPO__TAKE(generator->prefill_logprobs, prefill);
+    GRPO__TAKE(generator->completions.logprobs, out_ints);
+    GRPO__TAKE(generator->completions.mask, out_ints);
+#undef GRPO__TAKE
+    int *n = (int *)generator->int_memory;
+    generator->row_sequence = n; n += S;
+    generator->row_token = n; n += S;
+    generator->row_position = n; n += S;
+    generator->row_step = n; n += S;
+    generator->next_rows = n; n += S;
+    generator->completions.lengths = n; n += S;
+    generator->completions.truncated = n; n += S;
+    generator->prompt_lengths = n; n += c.max_prompts;
+    generator->tail_lengths = n; n += S;
+    generator->completions.tokens = n; n += out_ints;
+    generator->rngs = (grpo_rng *)(void *)(((uintptr_t)n + 7) & ~(uintptr_t)7); /* 8-byte aligned */
+    generator->tails = (char *)(generator->rngs + S);
+    return GRPO_SUCCESS;
+}
+
+/* One decoding pass for n active rows: row i feeds token row_token[i] of sequence
+   row_sequence[i] at position row_position[i], which is its row_step[i]-th generated token.
+   Its keys and values go into the sequence's cache; it attends to its prompt's keys (the
+   prefill activations of the model, prompt b = sequence / G, prefill_T tokens per row) and to
+   its own generated ones. Writes logits (n, V). */
+static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int n, int G, int prefill_T) {
+    const grpo_config *c = &model->config;
+    const grpo_parameters *p = &model->params;
+    int C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers, H = c->n_heads, KVH = c->n_kv_heads;
+    int D = model->head_size, QD = H * D, KD = KVH * D, group = H / KVH, max_new = gen->config.max_new_tokens;
+    size_t prefill_N = (size_t)model->batch_size * prefill_T, S = (size_t)gen->max_sequences;
+    float scale = 1.0f / sqrtf((float)D);
+    grpo__embedding_forward(gen->x, gen->row_token, p->token_embedding, n, C);
+    for (int l = 0; l < L; l++) {
+        grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->attn_norm + (size_t)l * C, n, C, c->norm_eps);
+        grpo__matmul_forward(gen->q, gen->normed, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD);
+        grpo__matmul_forward(gen->k, gen->normed, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD);
+        grpo__matmul_forward(gen->v, gen->normed, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD);
+        grpo__rope_rotate(gen->q, model->rope_cos, model->rope_sin, n, 1, gen->row_position, H, D, 1.0f);
+        grpo__rope_rotate(gen->k, model->rope_cos, model->rope_sin, n, 1, gen->row_position, KVH, D, 1.0f);
+        float *layer_k = gen->cache_k + (size_t)l * S * max_new * KD, *layer_v = gen->cache_v + (size_t)l * S * max_new * KD;
+        const float *prompt_k = model->acts.k + (size_t)l * prefill_N * KD, *prompt_v = model->acts.v + (size_t)l * prefill_N * KD;
+        for (int i = 0; i < n; i++) {
+            size_t at = ((size_t)gen->row_sequence[i] * max_new + gen->row_step[i]) * KD;
+            memcpy(layer_k + at, gen->k + (size_t)i * KD, (size_t)KD * sizeof(float));
+            memcpy(layer_v + at, gen->v + (size_t)i * KD, (size_t)KD * sizeof(float));
+        }
+        #pragma omp parallel for collapse(2) schedule(static)
+        for (int i = 0; i < n; i++)
+            for (int h = 0; h < H; h++) {
+                int sequence = gen->row_sequence[i], b = sequence / G, kvh = h / group;
+                int prompt_length = gen->prompt_lengths[b], generated = gen->row_step[i] + 1;
+                const float *q = gen->q + (size_t)i * QD + (size_t)h * D;
+                float *score = gen->scores + ((size_t)i * H + h) * c->context_length;
+                const float *pk = prompt_k + (size_t)b * prefill_T * KD + (size_t)kvh * D;
+                const float *gk = layer_k + (size_t)sequence * max_new * KD + (size_t)kvh * D;
+                float maxval = -INFINITY;
+                for (int j = 0; j < prompt_length + generated; j++) {
+                    const float *key = j < prompt_length ? pk + (size_t)j * KD : gk + (size_t)(j - prompt_length) * KD;
+                    float dot = 0.0f;
+                    for (int d = 0; d < D; d++) dot += q[d] * key[d];
+                    score[j] = dot * scale;
+                    if (score[j] > maxval) maxval = score[j];
+                }
+                float sum = 0.0f;
+                for (int j = 0; j < prompt_length + generated; j++) { score[j] = grpo__expf(score[j] - maxval); sum += score[j]; }
+                float inv = 1.0f / sum, *out = gen->att_out + (size_t)i * QD + (size_t)h * D;
+                const float *pv = prompt_v + (size_t)b * prefill_T * KD + (size_t)kvh * D;
+                const float *gv = layer_v + (size_t)sequence * max_new * KD + (size_t)kvh * D;
+                for (int d = 0; d < D; d++) out[d] = 0.0f;
+                for (int j = 0; j < prompt_length + generated; j++) {
+                    const float *value = j < prompt_length ? pv + (size_t)j * KD : gv + (size_t)(j - prompt_length) * KD;
+                    float a = score[j] * inv;
+                    for (int d = 0; d < D; d++) out[d] += a * value[d];
+                }
+            }
+        grpo__matmul_forward(gen->projected, gen->att_out, p->wo + (size_t)l * C * QD, NULL, n, QD, C);
+        for (size_t i = 0; i < (size_t)n * C; i++) gen->x[i] += gen->projected[i];
+        grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->mlp_norm + (size_t)l * C, n, C, c->norm_eps);
+        grpo__matmul_forward(gen->gate, gen->normed, p->w_gate + (size_t)l * F * C, NULL, n, C, F);
+        grpo__matmul_forward(gen->up, gen->normed, p->w_up + (size_t)l * F * C, NULL, n, C, F);
+        grpo__swiglu_forward(gen->hidden, gen->gate, gen->up, (size_t)n * F);
+        grpo__matmul_forward(gen->projected, gen->hidden, p->w_down + (size_t)l * C * F, NULL, n, F, C);
+        for (size_t i = 0; i < (size_t)n * C; i++) gen->x[i] += gen->projected[i];
+    }
+    grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->final_norm, n, C, c->norm_eps);
+    grpo__matmul_forward(gen->logits, gen->normed, p->lm_head ? p->lm_head : p->token_embedding, NULL, n, C, V);
+}
+
+/* Does text (the completion's last bytes) end inside the window of the newest token with one of
+   the stop strings? Only windows that include new bytes are searched, so a stop string is found
+   once, at the token that completes it. */
+static int grpo__ends_with_stop(const char *tail, int tail_length, int new_bytes, const grpo_sampling_config *s) {
+    for (int k = 0; k < s->n_stop_strings; k++) {
+        int len = (int)strlen(s->stop_strings[k]);
+        int first = tail_length - new_bytes - len + 1; /* earliest start that overlaps the new bytes */
+        if (first < 0) first = 0;
+        for (int start = first; start + len <= tail_length; start++)
+            if (memcmp(tail + start, s->stop_strings[k], (size_t)len) == 0) return 1;
+    }
+    return 0;
+}
+
+static grpo_result grpo__sampling_resolve(grpo_sampling_config *s, const grpo_generator *gen, int vocab_size) {
+    if (isnan(s->temperature) || s->temperature < 0.0f || isinf(s->temperature))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.temperature = %g: expected a finite number >= 0 (0 means the default 1.0)", (double)s->temperature);
+    s->temperature = GRPO__DEFAULT(s->temperature, 1.0f);
+    if (isnan(s->top_p) || s->top_p < 0.0f || s->top_p > 1.0f)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.top_p = %g: expected a number in (0, 1] (0 means the default 1.0)", (double)s->top_p);
+    s->top_p = GRPO__DEFAULT(s->top_p, 1.0f);
+    if (s->top_k < 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.top_k = %d: expected >= 0 (0: no top-k filter)", s->top_k);
+    if (s->greedy != 0 && s->greedy != 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.greedy = %d: expected 0 or 1", s->greedy);
+    s->max_new_tokens = GRPO__DEFAULT(s->max_new_tokens, gen->config.max_new_tokens);
+    if (s->max_new_tokens < 1 || s->max_new_tokens > gen->config.max_new_tokens)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.max_new_tokens = %d: expected 1 to the generator's max_new_tokens = %d", s->max_new_tokens, gen->config.max_new_tokens);
+    if (s->eos_id == 0) s->eos_id = s->tokenizer ? s->tokenizer->eos_id : GRPO_BYTE_EOS;
+    if (s->eos_id < -1 || s->eos_id >= vocab_size)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.eos_id = %d: expected -1 (none) or a token id below vocab_size = %d", s->eos_id, vocab_size);
+    if (s->n_stop_strings < 0 || (s->n_stop_strings > 0 && !s->stop_strings))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.n_stop_strings = %d with stop_strings %s", s->n_stop_strings, s->stop_strings ? "set" : "NULL");
+    if (s->n_stop_strings > 0 && (!s->tokenizer || !s->tokenizer->decode))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling: stop strings need sampling.tokenizer to see the text of tokens");
+    for (int k = 0; k < s->n_stop_strings; k++) {
+        size_t len = s->stop_strings[k] ? strlen(s->stop_strings[k]) : 0;
+        if (len == 0 || len > GRPO__TAIL / 2)
+            return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.stop_strings[%d]: expected 1 to %d bytes, got %zu", k, GRPO__TAIL / 2, len);
+    }
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_generate(grpo_generator *gen, grpo_model *model, const int *prompts,
+                                  const int *prompt_lengths, int n_prompts, int T, int group_size,
+                                  const grpo_sampling_config *sampling, const grpo_completions **completions) {
+    if (!gen || !gen->float_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "generate: the generator is not created");
+    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "generate: the model is not created");
+    if (memcmp(&gen->model_config, &model->config, sizeof model->config) != 0)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: the generator was made for a model of another config");
+    if (!prompts || !prompt_lengths || !sampling || !completions)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: prompts, prompt_lengths, sampling and completions must not be NULL");
+    const grpo_config *c = &model->config;
+    if (n_prompts < 1 || n_prompts > gen->config.max_prompts)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: %d prompts: expected 1 to the generator's max_prompts = %d", n_prompts, gen->config.max_prompts);
+    if (group_size < 1 || group_size > gen->config.max_group_size)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: group_size = %d: expected 1 to the generator's max_group_size = %d", group_size, gen->config.max_group_size);
+    if (T < 1 || T > c->context_length)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: prompt width T = %d: expected 1 to context_length = %d", T, c->context_length);
+    grpo_sampling_config s = *sampling;
+    grpo_result r = grpo__sampling_resolve(&s, gen, c->vocab_size);
+    if (r) return r;
+    for (int b = 0; b < n_prompts; b++) {
+        int len = prompt_lengths[b];
+        if (len < 1 || len > T)
+            return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: prompt %d has length %d: expected 1 to T = %d (an empty prompt has no next-token distribution)", b, len, T);
+        if (len + s.max_new_tokens > c->context_length)
+            return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: prompt %d has %d tokens; with max_new_tokens = %d that exceeds context_length = %d", b, len, s.max_new_tokens, c->context_length);
+        for (int t = 0; t < len; t++)
+            if (prompts[(size_t)b * T + t] < 0 || prompts[(size_t)b * T + t] >= c->vocab_size)
+                return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: prompt %d, token %d is %d, outside the vocabulary [0, %d)", b, t, prompts[(size_t)b * T + t], c->vocab_size);
+    }
+    /* padding positions may hold anything; the prefill forward needs valid ids there */
+    int *clean = (int *)GRPO_MALLOC((size_t)n_prompts * T * sizeof(int));
+    if (!clean) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "generate: could not allocate the prompt copy");
+    for (int b = 0; b < n_prompts; b++)
+        for (int t = 0; t < T; t++) clean[(size_t)b * T + t] = t < prompt_lengths[b] ? prompts[(size_t)b * T + t] : 0;
+    r = grpo_model_forward(model, clean, clean, prompt_lengths, n_prompts, T, s.temperature, gen->prefill_logprobs, NULL);
+    GRPO_FREE(clean);
+    if (r) return r;
+    memcpy(gen->prompt_lengths, prompt_lengths, (size_t)n_prompts * sizeof(int));
+
+    int S = n_prompts * group_size, V = c->vocab_size, max_new = s.max_new_tokens;
+    grpo_completions *out = &gen->completions;
+    out->n_prompts = n_prompts;
+    out->group_size = group_size;
+    out->n_sequences = S;
+    out->max_new_tokens = max_new;
+    memset(out->tokens, 0, (size_t)S * max_new * sizeof(int));
+    memset(out->logprobs, 0, (size_t)S * max_new * sizeof(float));
+    memset(out->mask, 0, (size_t)S * max_new * sizeof(float));
+    for (int i = 0; i < S; i++) {
+        int b = i / group_size;
+        gen->rngs[i] = grpo__sequence_rng(s.seed, s.prompt_seeds ? s.prompt_seeds[b] : (uint64_t)b, i % group_size);
+        gen->row_sequence[i] = i;
+        gen->tail_lengths[i] = 0;
+        out->lengths[i] = 0;
+        out->truncated[i] = 0;
+    }
+    grpo_result failure = GRPO_SUCCESS;
+    int n = S;
+    for (int step = 0; step < max_new && n > 0; step++) {
+        /* sample the next token of every active row; rows are independent */
+        #pragma omp parallel for schedule(static)
+        for (int i = 0; i < n; i++) {
+            int thread = 0;
+#ifdef _OPENMP
+            thread = omp_get_thread_num();
+#endif
+            int sequence = gen->row_sequence[i], b = sequence / group_size;
+            const float *logits = step == 0 ? model->acts.logits + ((size_t)b * T + prompt_lengths[b] - 1) * V : gen->logits + (size_t)i * V;
+            float lp;
+            int token = grpo__sample_token(logits, V, &s, &gen->rngs[sequence], gen->sample_probs + (size_t)thread * V,
+                                           (grpo__candidate *)gen->sample_candidates + (size_t)thread * V, &lp);
+            size_t at = (size_t)sequence * max_new + step;
+            out->tokens[at] = token;
+            out->logprobs[at] = lp;
+            out->mask[at] = 1.0f;
+            out->lengths[sequence] = step + 1;
+            gen->row_token[i] = token;
+        }
+        /* which rows stop here: EOS, a stop string, or the length limit */
+        int next = 0;
+        for (int i = 0; i < n; i++) {
+            int sequence = gen->row_sequence[i], token = gen->row_token[i], stop = token == s.eos_id;
+            if (!stop && s.n_stop_strings > 0) {
+                char piece[GRPO__TAIL];
+                size_t bytes = 0;
+                if (s.tokenizer->decode(s.tokenizer, &token, 1, piece, sizeof piece, &bytes) != GRPO_SUCCESS) {
+                    failure = grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "generate: the tokenizer could not decode token %d (%s)", token, grpo_last_error());
+                    break;
+                }
+                /* keep the newest GRPO__TAIL bytes; a piece is shorter than that (decode's capacity) */
+                char *tail = gen->tails + (size_t)sequence * GRPO__TAIL;
+                int have = gen->tail_lengths[sequence], add = (int)bytes;
+                if (have + add > GRPO__TAIL) {
+                    int drop = have + add - GRPO__TAIL;
+                    memmove(tail, tail + drop, (size_t)(have - drop));
+                    have -= drop;
+                }
+                memcpy(tail + have, piece, (size_t)add);
+                have += add;
+                gen->tail_lengths[sequence] = have;
+                stop = grpo__ends_with_stop(tail, have, add, &s);
+            }
+            if (!stop && step + 1 == max_new) out->truncated[sequence] = 1;
+            if (!stop && step + 1 < max_new) {
+                int b = sequence / group_size;
+                gen->next_rows[next] = sequence;
+                gen->row_token[next] = token;
+                gen->row_position[next] = prompt_lengths[b] + step;
+                gen->row_step[next] = step;
+                next++;
+            }
+        }
+        if (failure) break;
+        memcpy(gen->row_sequence, gen->next_rows, (size_t)next * sizeof(int));
+        n = next;
+        if (n > 0) grpo__decode_step(gen, model, n, group_size, T);
+    }
+    if (failure) return failure;
+    *completions = out;
+    return GRPO_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------
+   9. Losses */
 GRPODEF float grpo_sft_loss(const float *logprobs, const float *mask, int B, int T, float *dlogprobs) {
     size_t N = (size_t)B * T;
     double count = 0.0, sum = 0.0;
@@ -1266,7 +1759,7 @@ GRPODEF float grpo_sft_loss(const float *logprobs, const float *mask, int B, int
 }
 
 /* ---------------------------------------------------------------------------------------
-   9. AdamW */
+   10. AdamW */
 GRPODEF grpo_adamw_config grpo_adamw_config_resolve(const grpo_adamw_config *config) {
     grpo_adamw_config c = *config;
     c.learning_rate = GRPO__DEFAULT(c.learning_rate, 3e-4f);
@@ -1382,7 +1875,7 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
 }
 
 /* ---------------------------------------------------------------------------------------
-   10. Checkpoints */
+   11. Checkpoints */
 #define GRPO__CHECKPOINT_MAGIC "GRPOCKPT"
 #define GRPO__CHECKPOINT_VERSION 1u
 

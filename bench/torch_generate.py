@@ -1,0 +1,395 @@
+#!/usr/bin/python3
+"""PyTorch side of the decode-throughput benchmark (bench/bench_generate.c runs it and compares).
+
+The grpo.h architecture written plainly in PyTorch, the way a user would write it: nn.Module,
+nn.Linear, a hand-written KV cache, torch.inference_mode(); no torch.compile, no custom kernels.
+
+    /usr/bin/python3 bench/torch_generate.py --config A|B --sequences 16|64 [--threads N]
+                                             [--repeats 3] [--json]
+    /usr/bin/python3 bench/torch_generate.py --all          (8 runs and a table, for a human)
+
+Run it with Debian's /usr/bin/python3 (python3-torch 1.13), not the pyenv python3 on PATH.
+
+THE MODEL (grpo.h defaults: n_kv_heads = n_heads, no qkv bias, tied head, rope_theta 10000,
+norm_eps 1e-5, d_ff = ceil(8*C/3 / 32) * 32)
+    x = embedding[tokens]                                           embedding (V, C)
+    per layer:
+        n = rmsnorm(x)                      rmsnorm(x) = x * rsqrt(mean(x^2) + 1e-5) * w
+        q, k, v = wq n, wk n, wv n          H heads of D = C/H
+        q, k rotated by RoPE, Hugging Face "rotate_half" layout: pairs (i, i + D/2),
+            inv_freq_i = 10000^(-2i/D), angle = position * inv_freq_i
+        k, v written in place into the KV cache (S, H, max_len, D) at their positions
+        x = x + wo softmax(q k^T / sqrt(D), causal) v
+        x = x + w_down (silu(w_gate rmsnorm(x)) * w_up rmsnorm(x))
+    logits = embedding rmsnorm(x)                                    tied head
+Weights as grpo_model_create draws them: normal(0, 0.02), except wo and w_down at
+0.02 / sqrt(2 * n_layers) (GPT-2's residual scaling); norm weights 1. (The values do not change
+the speed; they only keep the sampled distribution like the C side's.)
+
+CONFIGS   A: 4 layers, 4 heads, d_model 256, vocab 512, d_ff 704   (3.3 M parameters)
+          B: 6 layers, 8 heads, d_model 512, vocab 512, d_ff 1376  (19.2 M parameters)
+          context 128 for both.
+
+WORKLOAD  S sequences = S/G distinct prompts of 64 random token ids, each repeated G times
+          (G = 4 for S = 16, G = 8 for S = 64), as in a GRPO rollout. PyTorch prefills all S rows
+          (the simple thing a user does; grpo.h may prefill each distinct prompt once, so the
+          prefill is timed separately and the comparison can be made on decode alone). The
+          prefill's last-position logits give new token 1; then 63 decode steps, each one
+          batched forward of S rows of 1 token, give tokens 2..64. Every step samples
+          multinomial(softmax(logits / T)), T = 1.0, no top-k/top-p, and gathers the sampled
+          token's log_softmax(logits / T) (GRPO's lp_old). No EOS: all S sequences make 64 tokens.
+          Positions used: 0..126 of the context of 128.
+
+MEASURES  tokens_per_second        = S * 64 / (prefill + decode loop)
+          decode_tokens_per_second = S * 63 / decode loop
+          One full warm-up generation, then the best (highest tokens_per_second) of --repeats
+          (default 3); every reported number comes from that one best repeat.
+
+FLOPs (2 per multiply-add; embeddings lookups, norms, RoPE, softmax and sampling not counted)
+    per layer matmul parameters  P_l = 4*C*C (wq, wk, wv, wo) + 3*C*F (w_gate, w_up, w_down)
+    one token whose attention reads n keys (itself included):
+        flops(n) = n_layers * (2*P_l + 4*C*n)  +  2*C*V
+                   (2*P_l: the projections; 2*C*n for q k^T and 2*C*n for att v over H heads
+                   of D, H*D = C; 2*C*V: the tied lm_head)
+    decode  = S * sum_{j=1..63} flops(64 + j)            (step j feeds position 63+j)
+    prefill = S * (64 * n_layers * 2*P_l + n_layers * 4*C * sum_{t=1..64} t + 2*C*V)
+              (causal half of the attention only, lm_head on the last position only)
+    GFLOP/s = those FLOPs / the measured seconds.
+
+THREADS   torch.set_num_threads must be set explicitly (this torch starts at 1 thread here).
+          --threads N sets OMP_NUM_THREADS, OPENBLAS_NUM_THREADS and MKL_NUM_THREADS to N before
+          torch is imported, then torch.set_num_threads(N). Without --threads the script runs
+          itself once per setting (1 and 2, each a fresh process, since the OpenMP and OpenBLAS
+          thread counts are read when the libraries load) and reports the best one: that is the
+          number bench_generate.c compares against. torch's matmuls go to sgemm_ in libblas.so.3,
+          which Debian's alternatives point at OpenBLAS; the "blas" field reports
+          openblas_get_config(). With the OpenMP build of OpenBLAS (USE_OPENMP in that string),
+          OpenBLAS follows omp_get_max_threads() of the caller, i.e. torch.set_num_threads: a
+          "1 torch thread, 2 OpenBLAS threads" mix cannot exist there, so 1 and 2 are the
+          settings. OMP_WAIT_POLICY is left as found and reported.
+
+OUTPUT    --json: exactly one JSON line on stdout:
+          {"config", "sequences", "group_size", "prompt_tokens", "new_tokens", "threads",
+           "tokens_per_second", "decode_tokens_per_second", "prefill_seconds", "decode_seconds",
+           "torch_version", "blas", then extra fields: "decode_gflops", "prefill_gflops",
+           "omp_wait_policy", "repeats", "parameters", and without --threads "threads_tried"
+           (tokens_per_second of each setting)}.
+          Otherwise a few lines for a human.
+"""
+import argparse
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+CONFIGS = {
+    "A": dict(n_layers=4, n_heads=4, d_model=256, vocab_size=512),
+    "B": dict(n_layers=6, n_heads=8, d_model=512, vocab_size=512),
+}
+CONTEXT = 128
+PROMPT_TOKENS = 64
+NEW_TOKENS = 64
+GROUP_SIZE = {16: 4, 64: 8}
+TEMPERATURE = 1.0
+THREAD_SETTINGS = (1, 2)
+NORM_EPS = 1e-5
+ROPE_THETA = 10000.0
+
+
+def d_ff_of(C):
+    return ((8 * C // 3) + 31) // 32 * 32  # grpo.h's default: ceil(8*C/3 / 32) * 32
+
+
+def flop_counts(cfg, S):
+    """(prefill FLOPs, decode FLOPs) of one generation, per the formula in the docstring."""
+    L, C, V = cfg["n_layers"], cfg["d_model"], cfg["vocab_size"]
+    F = d_ff_of(C)
+    P_l = 4 * C * C + 3 * C * F
+
+    def flops(n):
+        return L * (2 * P_l + 4 * C * n) + 2 * C * V
+
+    decode = S * sum(flops(PROMPT_TOKENS + j) for j in range(1, NEW_TOKENS))
+    causal = PROMPT_TOKENS * (PROMPT_TOKENS + 1) // 2
+    prefill = S * (PROMPT_TOKENS * L * 2 * P_l + L * 4 * C * causal + 2 * C * V)
+    return prefill, decode
+
+
+# ------------------------------------------------------------------------------------------
+# The model, and one measurement in this process with `threads` threads. torch is imported
+# inside these functions, after measure has set the thread environment variables.
+
+def build_model(config_name, max_batch):
+    """The model (weights drawn from torch's current RNG) and the sampler. Import torch only
+    after the thread environment is set (see measure)."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as Fn
+
+    cfg = CONFIGS[config_name]
+    L, H, C, V = cfg["n_layers"], cfg["n_heads"], cfg["d_model"], cfg["vocab_size"]
+    D, F = C // H, d_ff_of(C)
+
+    class RMSNorm(nn.Module):
+        def __init__(self, dim, eps=NORM_EPS):
+            super().__init__()
+            self.eps = eps
+            self.weight = nn.Parameter(torch.ones(dim))
+
+        def forward(self, x):
+            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+    def rotate_half(x):
+        x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
+        return torch.cat((-x2, x1), dim=-1)
+
+    class Attention(nn.Module):
+        def __init__(self, max_batch, max_len):
+            super().__init__()
+            self.wq = nn.Linear(C, C, bias=False)
+            self.wk = nn.Linear(C, C, bias=False)
+            self.wv = nn.Linear(C, C, bias=False)
+            self.wo = nn.Linear(C, C, bias=False)
+            self.register_buffer("cache_k", torch.zeros(max_batch, H, max_len, D), persistent=False)
+            self.register_buffer("cache_v", torch.zeros(max_batch, H, max_len, D), persistent=False)
+
+        def forward(self, x, start_pos, cos, sin, mask):
+            B, T, _ = x.shape
+            q = self.wq(x).view(B, T, H, D).transpose(1, 2)          # (B, H, T, D)
+            k = self.wk(x).view(B, T, H, D).transpose(1, 2)
+            v = self.wv(x).view(B, T, H, D).transpose(1, 2)
+            q = q * cos + rotate_half(q) * sin
+            k = k * cos + rotate_half(k) * sin
+            self.cache_k[:B, :, start_pos:start_pos + T] = k          # in place
+            self.cache_v[:B, :, start_pos:start_pos + T] = v
+            keys = self.cache_k[:B, :, :start_pos + T]                 # (B, H, n, D)
+            values = self.cache_v[:B, :, :start_pos + T]
+            scores = torch.matmul(q, keys.transpose(2, 3)) / math.sqrt(D)
+            if mask is not None:
+                scores = scores + mask
+            scores = Fn.softmax(scores, dim=-1)
+            out = torch.matmul(scores, values)                         # (B, H, T, D)
+            return self.wo(out.transpose(1, 2).reshape(B, T, C))
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w_gate = nn.Linear(C, F, bias=False)
+            self.w_up = nn.Linear(C, F, bias=False)
+            self.w_down = nn.Linear(F, C, bias=False)
+
+        def forward(self, x):
+            return self.w_down(Fn.silu(self.w_gate(x)) * self.w_up(x))
+
+    class Block(nn.Module):
+        def __init__(self, max_batch, max_len):
+            super().__init__()
+            self.attn_norm = RMSNorm(C)
+            self.attn = Attention(max_batch, max_len)
+            self.mlp_norm = RMSNorm(C)
+            self.mlp = MLP()
+
+        def forward(self, x, start_pos, cos, sin, mask):
+            x = x + self.attn(self.attn_norm(x), start_pos, cos, sin, mask)
+            return x + self.mlp(self.mlp_norm(x))
+
+    class Transformer(nn.Module):
+        def __init__(self, max_batch, max_len=CONTEXT):
+            super().__init__()
+            self.embedding = nn.Embedding(V, C)
+            self.layers = nn.ModuleList([Block(max_batch, max_len) for _ in range(L)])
+            self.final_norm = RMSNorm(C)
+            inv_freq = ROPE_THETA ** (-torch.arange(0, D, 2, dtype=torch.float64) / D)
+            angle = torch.arange(max_len, dtype=torch.float64)[:, None] * inv_freq[None, :]
+            angle = torch.cat((angle, angle), dim=-1)                  # (max_len, D)
+            self.register_buffer("rope_cos", angle.cos().float(), persistent=False)
+            self.register_buffer("rope_sin", angle.sin().float(), persistent=False)
+            with torch.no_grad():                                      # grpo_model_create's scales
+                for name, p in self.named_parameters():
+                    if name.endswith("norm.weight"):
+                        continue
+                    std = 0.02 / math.sqrt(2 * L) if name.endswith(("wo.weight", "w_down.weight")) else 0.02
+                    p.normal_(0.0, std)
+
+        def forward(self, tokens, start_pos):
+            """tokens (B, T) at positions start_pos..start_pos+T-1 -> logits (B, V) of the last."""
+            B, T = tokens.shape
+            x = self.embedding(tokens)
+            cos = self.rope_cos[start_pos:start_pos + T]
+            sin = self.rope_sin[start_pos:start_pos + T]
+            mask = None
+            if T > 1:
+                mask = torch.full((T, start_pos + T), float("-inf")).triu(start_pos + 1)
+            for layer in self.layers:
+                x = layer(x, start_pos, cos, sin, mask)
+            x = self.final_norm(x[:, -1, :])
+            return Fn.linear(x, self.embedding.weight)                # tied head
+
+    def sample(logits):
+        scaled = logits / TEMPERATURE
+        token = torch.multinomial(Fn.softmax(scaled, dim=-1), 1)      # (S, 1)
+        logprob = Fn.log_softmax(scaled, dim=-1).gather(-1, token)
+        return token, logprob
+
+    return Transformer(max_batch).eval(), sample
+
+
+def measure(config_name, S, threads, repeats, seed):
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    import ctypes
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+
+    cfg = CONFIGS[config_name]
+    V, G = cfg["vocab_size"], GROUP_SIZE[S]
+    model, sample = build_model(config_name, S)
+    prompts = torch.randint(0, V, (S // G, PROMPT_TOKENS)).repeat_interleave(G, dim=0)
+    out_tokens = torch.zeros(S, NEW_TOKENS, dtype=torch.long)
+    out_logprobs = torch.zeros(S, NEW_TOKENS)
+
+    def generate():
+        t0 = time.perf_counter()
+        token, logprob = sample(model(prompts, 0))
+        out_tokens[:, 0:1] = token
+        out_logprobs[:, 0:1] = logprob
+        t1 = time.perf_counter()
+        for j in range(1, NEW_TOKENS):
+            token, logprob = sample(model(token, PROMPT_TOKENS + j - 1))
+            out_tokens[:, j:j + 1] = token
+            out_logprobs[:, j:j + 1] = logprob
+        t2 = time.perf_counter()
+        return t1 - t0, t2 - t1
+
+    with torch.inference_mode():
+        generate()                                                     # warm-up
+        runs = [generate() for _ in range(repeats)]
+        assert bool(torch.isfinite(out_logprobs).all()) and bool((out_logprobs <= 0).all())
+    prefill_s, decode_s = min(runs, key=lambda r: r[0] + r[1])
+
+    try:
+        lib = ctypes.CDLL("libopenblas.so.0")
+        lib.openblas_get_config.restype = ctypes.c_char_p
+        blas = lib.openblas_get_config().decode()
+    except (OSError, AttributeError):
+        blas = "unknown (torch BLAS_INFO=%s)" % ("generic" if "BLAS_INFO=generic" in torch.__config__.show() else "?")
+
+    prefill_flops, decode_flops = flop_counts(cfg, S)
+    return {
+        "config": config_name,
+        "sequences": S,
+        "group_size": G,
+        "prompt_tokens": PROMPT_TOKENS,
+        "new_tokens": NEW_TOKENS,
+        "threads": threads,
+        "tokens_per_second": S * NEW_TOKENS / (prefill_s + decode_s),
+        "decode_tokens_per_second": S * (NEW_TOKENS - 1) / decode_s,
+        "prefill_seconds": prefill_s,
+        "decode_seconds": decode_s,
+        "torch_version": torch.__version__,
+        "blas": blas,
+        "decode_gflops": decode_flops / decode_s / 1e9,
+        "prefill_gflops": prefill_flops / prefill_s / 1e9,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
+        "repeats": repeats,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# Runs in fresh processes (one per thread setting) and the output.
+
+def run_child(config_name, S, threads, repeats, seed):
+    cmd = [sys.executable, os.path.abspath(__file__), "--config", config_name, "--sequences", str(S),
+           "--threads", str(threads), "--repeats", str(repeats), "--seed", str(seed), "--json"]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit("torch_generate: %s failed (exit code %d)" % (" ".join(cmd), proc.returncode))
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def best_of_settings(config_name, S, repeats, seed):
+    results = [run_child(config_name, S, t, repeats, seed) for t in THREAD_SETTINGS]
+    best = dict(max(results, key=lambda r: r["tokens_per_second"]))
+    best["threads_tried"] = {str(r["threads"]): round(r["tokens_per_second"], 1) for r in results}
+    return best
+
+
+def describe(r):
+    lines = [
+        "torch_generate: config %s (%d parameters), %d sequences (%d prompts x G %d), %d prompt + %d new tokens"
+        % (r["config"], r["parameters"], r["sequences"], r["sequences"] // r["group_size"], r["group_size"],
+           r["prompt_tokens"], r["new_tokens"]),
+        "  torch %s, %d thread(s), BLAS: %s, OMP_WAIT_POLICY %s, best of %d"
+        % (r["torch_version"], r["threads"], r["blas"], r["omp_wait_policy"], r["repeats"]),
+        "  %.0f new tokens/s (prefill %.3f s + decode %.3f s); decode only %.0f tokens/s, %.1f GFLOP/s; prefill %.1f GFLOP/s"
+        % (r["tokens_per_second"], r["prefill_seconds"], r["decode_seconds"], r["decode_tokens_per_second"],
+           r["decode_gflops"], r["prefill_gflops"]),
+    ]
+    if "threads_tried" in r:
+        lines.append("  threads tried (new tokens/s): %s; best: %d"
+                     % (", ".join("%s: %.0f" % kv for kv in r["threads_tried"].items()), r["threads"]))
+    return "\n".join(lines)
+
+
+def run_all(repeats, seed):
+    rows = []
+    for config_name in CONFIGS:
+        for S in GROUP_SIZE:
+            for t in THREAD_SETTINGS:
+                r = run_child(config_name, S, t, repeats, seed)
+                rows.append(r)
+                print("  %s S=%-2d threads=%d: %.0f tok/s" % (config_name, S, t, r["tokens_per_second"]),
+                      file=sys.stderr, flush=True)
+    first = rows[0]
+    print("torch %s, BLAS: %s, OMP_WAIT_POLICY %s, best of %d, %d prompt + %d new tokens"
+          % (first["torch_version"], first["blas"], first["omp_wait_policy"], repeats, PROMPT_TOKENS, NEW_TOKENS))
+    print("config  S   G  threads  new tok/s  decode tok/s  prefill s  decode s  decode GFLOP/s  prefill GFLOP/s  best")
+    for r in rows:
+        peers = [p for p in rows if p["config"] == r["config"] and p["sequences"] == r["sequences"]]
+        best = max(peers, key=lambda p: p["tokens_per_second"]) is r
+        print("%-6s %3d %3d %8d %10.0f %13.0f %10.3f %9.3f %15.1f %16.1f  %s"
+              % (r["config"], r["sequences"], r["group_size"], r["threads"], r["tokens_per_second"],
+                 r["decode_tokens_per_second"], r["prefill_seconds"], r["decode_seconds"], r["decode_gflops"],
+                 r["prefill_gflops"], "*" if best else ""))
+
+
+def main():
+    ap = argparse.ArgumentParser(
+        description="PyTorch KV-cached generation throughput of the grpo.h architecture "
+                    "(the baseline bench/bench_generate.c compares against).",
+        epilog="Without --threads, runs itself with 1 and 2 threads (fresh processes) and reports the best. "
+               "Use Debian's /usr/bin/python3 (python3-torch).")
+    ap.add_argument("--config", choices=sorted(CONFIGS), help="A: 4 layers, d 256; B: 6 layers, d 512")
+    ap.add_argument("--sequences", type=int, choices=sorted(GROUP_SIZE),
+                    help="S = prompts x G (G = 4 for 16, 8 for 64)")
+    ap.add_argument("--threads", type=int, help="torch/OpenMP/OpenBLAS threads; default: try 1 and 2, keep the best")
+    ap.add_argument("--repeats", type=int, default=3, help="timed repeats after one warm-up; the best is kept (default 3)")
+    ap.add_argument("--seed", type=int, default=1234, help="torch.manual_seed (default 1234)")
+    ap.add_argument("--json", action="store_true", help="print exactly one JSON line on stdout")
+    ap.add_argument("--all", action="store_true", help="run configs A, B x sequences 16, 64 x threads 1, 2; print a table")
+    args = ap.parse_args()
+    if args.repeats < 1:
+        ap.error("--repeats must be >= 1")
+    if args.threads is not None and args.threads < 1:
+        ap.error("--threads must be >= 1")
+
+    if args.all:
+        run_all(args.repeats, args.seed)
+        return
+    if args.config is None or args.sequences is None:
+        ap.error("--config and --sequences are required (or --all)")
+    if args.threads is not None:
+        result = measure(args.config, args.sequences, args.threads, args.repeats, args.seed)
+    else:
+        result = best_of_settings(args.config, args.sequences, args.repeats, args.seed)
+    print(json.dumps(result) if args.json else describe(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
