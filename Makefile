@@ -1,10 +1,13 @@
 # grpo.h -- build the examples and run the tests.
 #   make            build the examples
+#   make bench      benchmarks against PyTorch (bench/), a few minutes
 #   make test       the whole test suite: optimised BLAS build, portable build, ASan+UBSan build,
 #                   and the PyTorch cross-check; ends with "N passed, M failed"
 # Variables: CC, CFLAGS, OPENBLAS_LIB, OPENBLAS_INCLUDE, PYTHON, THREADS.
 
-CC       ?= gcc
+ifeq ($(origin CC),default)
+  CC = gcc
+endif
 CFLAGS   ?= -O3 -march=native
 WARNINGS  = -Wall -Wextra -Wshadow -Wno-unused-function
 BASE      = -std=c11 -fopenmp $(WARNINGS) -I.
@@ -31,7 +34,7 @@ TESTS    = test_model test_checkpoint test_generate test_torch
 EXAMPLES = quickstart
 HEADERS  = grpo.h tests/test.h
 
-.PHONY: all test clean
+.PHONY: all test bench clean
 all: $(addprefix build/,$(EXAMPLES))
 
 build/%: examples/%.c grpo.h | build
@@ -49,6 +52,13 @@ build/sanitize/%: tests/%.c $(HEADERS) | build
 
 build:
 	@mkdir -p build
+
+# Benchmarks against PyTorch (run outside CI; see bench/).
+BENCHES = bench_generate
+build/bench_%: bench/bench_%.c grpo.h | build
+	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) -DGRPO_BENCH_CFLAGS='"$(CC) $(CFLAGS) -fopenmp"' $< -o $@ $(BLAS_LDLIBS) $(LDLIBS)
+bench: $(addprefix build/,$(BENCHES))
+	OMP_NUM_THREADS=$(THREADS) build/bench_generate --python $(PYTHON)
 
 HAVE_TORCH := $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_TORCH),yes)

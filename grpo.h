@@ -345,6 +345,125 @@ GRPODEF grpo_result grpo_generate(grpo_generator *generator, grpo_model *model, 
                                   const grpo_sampling_config *sampling, const grpo_completions **completions);
 
 /* ---------------------------------------------------------------------------------------
+   9. Rewards (SPEC.md section 2). Rule rewards read the completion as bytes (text, len): NUL
+   bytes, unterminated or repeated tags, huge inputs and overflowing numbers are ordinary input.
+   A reward may abstain by returning NaN ("no opinion"). */
+
+/* 1 if text is <think>...</think>, optional whitespace, <answer>...</answer> and nothing else,
+   each tag exactly once and in order; else 0 (DeepSeek-R1's format reward). */
+GRPODEF float grpo_reward_format(const char *text, size_t len);
+/* The same with open-r1's newlines: <think>\n...\n</think>\n<answer>\n...\n</answer>. */
+GRPODEF float grpo_reward_format_strict(const char *text, size_t len);
+/* 0.25 for each of "<think>\n", "\n</think>\n", "\n<answer>\n", "\n</answer>" present exactly once. */
+GRPODEF float grpo_reward_tag_count(const char *text, size_t len);
+/* 1 if the content of the last <answer>...</answer> equals gold, else 0. Equal: the same after
+   trimming white space, or, when both parse as numbers (integers, decimals, fractions a/b,
+   optional sign, thousands commas), equal within 1e-6 relative. */
+GRPODEF float grpo_reward_accuracy(const char *text, size_t len, const char *gold);
+/* TinyZero's countdown reward. gold is "n1 n2 ... nk = target", e.g. "3 5 7 2 = 24". The answer
+   must be an expression of + - * / ( ), integers and spaces: 1.0 if it uses each given number
+   exactly once and equals the target within 1e-5; 0.1 if an answer is present but wrong,
+   malformed or uses the numbers wrongly (division by zero included); 0 with no answer. NaN if
+   gold is malformed. The parser is a recursive-descent one with a depth limit, never eval. */
+GRPODEF float grpo_reward_countdown(const char *text, size_t len, const char *gold);
+/* DAPO's soft overlong punishment for a completion of `tokens` tokens: 0 up to max_tokens -
+   buffer, then falling linearly to -1 at max_tokens, -1 beyond. */
+GRPODEF float grpo_reward_overlong(int tokens, int max_tokens, int buffer);
+
+typedef enum {
+    GRPO_REWARD_FORMAT = 1, GRPO_REWARD_FORMAT_STRICT, GRPO_REWARD_TAG_COUNT, GRPO_REWARD_ACCURACY,
+    GRPO_REWARD_COUNTDOWN, GRPO_REWARD_OVERLONG, GRPO_REWARD_CALLBACK
+} grpo_reward_kind;
+
+/* A user reward: the completion as a C string (a NUL byte in it ends the string). */
+typedef float (*grpo_reward_function)(const char *prompt, const char *completion, const char *gold, void *user);
+
+typedef struct {
+    grpo_reward_kind kind;
+    float weight;                   /* default 1 */
+    const char *name;               /* for metrics "rewards/<name>/mean"; default the kind's name */
+    grpo_reward_function function;  /* GRPO_REWARD_CALLBACK */
+    void *user;
+    int overlong_max_tokens;        /* GRPO_REWARD_OVERLONG: L_max */
+    int overlong_buffer;            /* GRPO_REWARD_OVERLONG: L_c, 1 to L_max */
+} grpo_reward;
+
+GRPODEF const char *grpo_reward_name(const grpo_reward *reward);
+GRPODEF grpo_result grpo_reward_validate(const grpo_reward *rewards, int n_rewards);
+/* Scores one completion with every reward: values (n_rewards) receives each reward's value,
+   the return value is sum_k weight_k * value_k over the rewards that did not abstain, or NaN if
+   all abstained (the completion is then left out of its group's statistics). */
+GRPODEF float grpo_reward_completion(const grpo_reward *rewards, int n_rewards, const char *prompt,
+                                     const char *completion, size_t completion_len, int completion_tokens,
+                                     const char *gold, float *values);
+
+/* ---------------------------------------------------------------------------------------
+   10. Advantages and the GRPO loss (SPEC.md sections 3 to 5). */
+typedef enum {
+    GRPO_SCALE_GROUP = 0,   /* (r - mean_g) / (std_g + 1e-4): DeepSeekMath, the default */
+    GRPO_SCALE_BATCH = 1,   /* (r - mean_g) / (std over the batch + 1e-4) */
+    GRPO_SCALE_NONE = 2     /* r - mean_g: Dr. GRPO */
+} grpo_scale_rewards;
+
+/* rewards (n_groups * G), group by group; a NaN reward is left out of its group's mean and std
+   and gets advantage 0. std is the sample one (Bessel, as torch.std) unless population_std;
+   a group with fewer than two valid rewards has std 0. Returns the number of groups whose
+   valid rewards are all equal: they carry no signal (frac_reward_zero_std). */
+GRPODEF int grpo_advantages(const float *rewards, int n_groups, int group_size, grpo_scale_rewards scale,
+                            int population_std, float *advantages);
+
+typedef enum {
+    GRPO_LOSS_DAPO = 0,     /* sum(mask * l) / active tokens of the whole step: TRL's default */
+    GRPO_LOSS_GRPO = 1,     /* (1/N) sum_i (1/|o_i|) sum_t mask * l: DeepSeekMath, R1 */
+    GRPO_LOSS_BNPO = 2,     /* sum(mask * l) / sum(mask), per micro-batch, averaged over micro-batches */
+    GRPO_LOSS_DR_GRPO = 3   /* sum(mask * l) / (N * L_max): Dr. GRPO */
+} grpo_loss_type;
+
+typedef enum {
+    GRPO_KL_K3 = 0,             /* exp(d) - d - 1, d = lp_ref - lp (DeepSeekMath eq. 4), default */
+    GRPO_KL_K1 = 1,             /* -d */
+    GRPO_KL_K2 = 2,             /* d^2 / 2 */
+    GRPO_KL_K3_IMPORTANCE = 3   /* rho * k3 with rho differentiable (DeepSeek-V3.2, TRL's
+                                   use_bias_correction_kl): its expected gradient is that of
+                                   KL(pi_theta || pi_ref), where plain k3's is KL(pi_ref || pi_theta) */
+} grpo_kl_estimator;
+
+typedef struct {
+    grpo_loss_type loss_type;       /* default GRPO_LOSS_DAPO */
+    float epsilon_low;              /* default 0.2 */
+    float epsilon_high;             /* default epsilon_low; DAPO's clip-higher uses 0.28 */
+    float dual_clip;                /* c > 1 enables dual-clip for negative advantages (verl: 3); 0 off */
+    float beta;                     /* KL coefficient; default 0 (TRL): no reference model at all */
+    grpo_kl_estimator kl_estimator; /* default k3 */
+} grpo_loss_config;
+
+GRPODEF grpo_loss_config grpo_loss_config_resolve(const grpo_loss_config *config);
+GRPODEF grpo_result grpo_loss_config_validate(const grpo_loss_config *config);
+
+/* Where one micro-batch stands in the optimisation step, for the token normalisers. */
+typedef struct {
+    int total_sequences;          /* N of the step (grpo, dr_grpo) */
+    double total_tokens;          /* active completion tokens of the step (dapo) */
+    int n_micro_batches;          /* bnpo averages the micro-batches' losses */
+    int max_completion_tokens;    /* L_max (dr_grpo) */
+} grpo_loss_scale;
+
+/* Sums over masked tokens, added to by each call (zero it to start). */
+typedef struct {
+    double tokens, kl, low_clipped, high_clipped;
+} grpo_loss_stats;
+
+/* The GRPO loss of one micro-batch of N sequences x T positions (SPEC.md section 4):
+     rho = exp(lp - lp_old); pg = max(-rho A, -clip(rho, 1 - eps_low, 1 + eps_high) A);
+     dual-clip: pg = min(pg, c |A|) where A < 0; l = pg + beta * kl(lp_ref, lp);
+   aggregated by loss_type (section 5). logprobs, old_logprobs, mask (N, T); ref_logprobs
+   (N, T) or NULL when beta = 0; advantages (N). Returns this micro-batch's share of the step's
+   loss and writes dlogprobs = d share / d logprobs, ready for grpo_model_backward. */
+GRPODEF float grpo_loss(const grpo_loss_config *config, const grpo_loss_scale *scale, const float *logprobs,
+                        const float *old_logprobs, const float *ref_logprobs, const float *advantages,
+                        const float *mask, int N, int T, float *dlogprobs, grpo_loss_stats *stats);
+
+/* ---------------------------------------------------------------------------------------
    9. Supervised loss: the mean negative log-likelihood over the tokens where mask is 1
    (SFT puts the loss on completion tokens only). Returns the loss and writes
    dlogprobs = -mask / count, ready for grpo_model_backward. mask may be NULL (all tokens). */
@@ -823,6 +942,16 @@ static inline float grpo__expf(float x) {
     return p * scale.f;
 }
 
+/* Dot product. The simd pragma lets the compiler split the sum into vector lanes (it may not
+   reorder a float sum on its own without -ffast-math); compiled without OpenMP the pragma is
+   ignored and the sum is sequential. Either way the order is fixed: results are deterministic. */
+static inline float grpo__dot(const float *a, const float *b, int n) {
+    float sum = 0.0f;
+    #pragma omp simd reduction(+:sum)
+    for (int i = 0; i < n; i++) sum += a[i] * b[i];
+    return sum;
+}
+
 /* C (M, N) = alpha * op(A) op(B) + beta * C, row-major; op transposes when trans_ is 1.
    The portable path is a cache-blocked loop written so the compiler vectorises the inner
    j loop; it is also the reference the BLAS path is tested against. */
@@ -858,8 +987,7 @@ static void grpo__sgemm_portable(int trans_a, int trans_b, int M, int N, int K, 
                     const float *b = B + (size_t)j * ldb;
                     float sum = 0.0f;
                     if (!trans_a) {
-                        const float *a = A + (size_t)i * lda;
-                        for (int k = k0; k < k1; k++) sum += a[k] * b[k];
+                        sum = grpo__dot(A + (size_t)i * lda + k0, b + k0, k1 - k0);
                     } else {
                         for (int k = k0; k < k1; k++) sum += A[(size_t)k * lda + i] * b[k];
                     }
@@ -931,9 +1059,7 @@ static void grpo__rmsnorm_forward(float *out, float *rstd, const float *inp, con
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
         float *y = out + (size_t)n * C;
-        float sum = 0.0f;
-        for (int c = 0; c < C; c++) sum += x[c] * x[c];
-        float s = 1.0f / sqrtf(sum / (float)C + eps);
+        float s = 1.0f / sqrtf(grpo__dot(x, x, C) / (float)C + eps);
         for (int c = 0; c < C; c++) y[c] = x[c] * s * weight[c];
         rstd[n] = s;
     }
@@ -1004,9 +1130,7 @@ static void grpo__attention_forward(float *out, float *att, const float *q, cons
                 float maxval = -INFINITY;
                 for (int j = 0; j <= t; j++) {
                     const float *kj = k + (((size_t)b * T + j) * KVH + h / group) * D;
-                    float dot = 0.0f;
-                    for (int d = 0; d < D; d++) dot += qt[d] * kj[d];
-                    a[j] = dot * scale;
+                    a[j] = grpo__dot(qt, kj, D) * scale;
                     if (a[j] > maxval) maxval = a[j];
                 }
                 float sum = 0.0f;
@@ -1043,8 +1167,8 @@ static void grpo__attention_backward(float *dq, float *dk, float *dv, float *scr
                         for (int j = 0; j <= t; j++) {
                             const float *vj = v + (((size_t)b * T + j) * KVH + kh) * D;
                             float *dvj = dv + (((size_t)b * T + j) * KVH + kh) * D;
-                            float s = 0.0f;
-                            for (int d = 0; d < D; d++) { s += dot[d] * vj[d]; dvj[d] += a[j] * dot[d]; }
+                            float s = grpo__dot(dot, vj, D);
+                            for (int d = 0; d < D; d++) dvj[d] += a[j] * dot[d];
                             datt[j] = s;
                             weighted += a[j] * s;
                         }
@@ -1549,9 +1673,7 @@ static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int 
                 float maxval = -INFINITY;
                 for (int j = 0; j < prompt_length + generated; j++) {
                     const float *key = j < prompt_length ? pk + (size_t)j * KD : gk + (size_t)(j - prompt_length) * KD;
-                    float dot = 0.0f;
-                    for (int d = 0; d < D; d++) dot += q[d] * key[d];
-                    score[j] = dot * scale;
+                    score[j] = grpo__dot(q, key, D) * scale;
                     if (score[j] > maxval) maxval = score[j];
                 }
                 float sum = 0.0f;
@@ -1740,6 +1862,435 @@ GRPODEF grpo_result grpo_generate(grpo_generator *gen, grpo_model *model, const 
     if (failure) return failure;
     *completions = out;
     return GRPO_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------
+   9. Rewards */
+
+/* First occurrence of needle in text[from, len), or -1. */
+static long grpo__find(const char *text, size_t len, size_t from, const char *needle) {
+    size_t n = strlen(needle);
+    if (n == 0 || len < n) return -1;
+    for (size_t i = from; i + n <= len; i++)
+        if (text[i] == needle[0] && memcmp(text + i, needle, n) == 0) return (long)i;
+    return -1;
+}
+
+/* Last occurrence of needle that starts before `before`, or -1. */
+static long grpo__find_last(const char *text, size_t before, const char *needle) {
+    size_t n = strlen(needle);
+    for (size_t i = before; i-- > 0;)
+        if (text[i] == needle[0] && memcmp(text + i, needle, n) == 0) return (long)i;
+    return -1;
+}
+
+static size_t grpo__count(const char *text, size_t len, const char *needle) {
+    size_t count = 0, n = strlen(needle);
+    for (long at = grpo__find(text, len, 0, needle); at >= 0; at = grpo__find(text, len, (size_t)at + n, needle)) count++;
+    return count;
+}
+
+static int grpo__is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+
+/* Positions of the four tags if each occurs exactly once, in order, <think> first and
+   </answer> last; 0 otherwise. */
+static int grpo__format_tags(const char *text, size_t len, long *think_close, long *answer_open, long *answer_close) {
+    static const char *tags[4] = {"<think>", "</think>", "<answer>", "</answer>"};
+    for (int i = 0; i < 4; i++) if (grpo__count(text, len, tags[i]) != 1) return 0;
+    long think_open = grpo__find(text, len, 0, "<think>");
+    *think_close = grpo__find(text, len, 0, "</think>");
+    *answer_open = grpo__find(text, len, 0, "<answer>");
+    *answer_close = grpo__find(text, len, 0, "</answer>");
+    if (think_open != 0 || *think_close < 7 || *answer_open < *think_close + 8 || *answer_close < *answer_open + 8) return 0;
+    return (size_t)*answer_close + 9 == len;
+}
+
+GRPODEF float grpo_reward_format(const char *text, size_t len) {
+    long think_close, answer_open, answer_close;
+    if (!text || !grpo__format_tags(text, len, &think_close, &answer_open, &answer_close)) return 0.0f;
+    for (long i = think_close + 8; i < answer_open; i++) if (!grpo__is_space(text[i])) return 0.0f;
+    return 1.0f;
+}
+
+GRPODEF float grpo_reward_format_strict(const char *text, size_t len) {
+    long think_close, answer_open, answer_close;
+    if (!text || !grpo__format_tags(text, len, &think_close, &answer_open, &answer_close)) return 0.0f;
+    /* <think>\n .* \n</think>\n<answer>\n .* \n</answer> */
+    int ok = len > 8 && text[7] == '\n' && think_close >= 9 && text[think_close - 1] == '\n' &&
+             text[think_close + 8] == '\n' && answer_open == think_close + 9 && text[answer_open + 8] == '\n' &&
+             answer_close >= answer_open + 10 && text[answer_close - 1] == '\n';
+    return ok ? 1.0f : 0.0f;
+}
+
+GRPODEF float grpo_reward_tag_count(const char *text, size_t len) {
+    static const char *tags[4] = {"<think>\n", "\n</think>\n", "\n<answer>\n", "\n</answer>"};
+    float reward = 0.0f;
+    for (int i = 0; i < 4 && text; i++) if (grpo__count(text, len, tags[i]) == 1) reward += 0.25f;
+    return reward;
+}
+
+/* The content of the last <answer>...</answer>: 1 and its span, or 0 if there is none. */
+static int grpo__answer_span(const char *text, size_t len, size_t *start, size_t *end) {
+    if (!text) return 0;
+    long close = grpo__find_last(text, len >= 9 ? len - 8 : 0, "</answer>");
+    if (close < 0) return 0;
+    long open = grpo__find_last(text, (size_t)close >= 7 ? (size_t)close - 7 : 0, "<answer>");
+    if (open < 0) return 0;
+    *start = (size_t)open + 8;
+    *end = (size_t)close;
+    return 1;
+}
+
+static void grpo__trim(const char *text, size_t *start, size_t *end) {
+    while (*start < *end && grpo__is_space(text[*start])) (*start)++;
+    while (*end > *start && grpo__is_space(text[*end - 1])) (*end)--;
+}
+
+/* An unsigned integer with optional thousands commas ("1,234,567"); the first group has 1-3
+   digits when commas are used. Advances *at; 0 if there are no digits or the commas are off. */
+static int grpo__parse_digits(const char *s, size_t end, size_t *at, double *value, int allow_commas) {
+    size_t i = *at, group = 0;
+    int digits = 0, commas = 0;
+    double v = 0.0;
+    while (i < end) {
+        if (s[i] >= '0' && s[i] <= '9') { v = v * 10.0 + (s[i] - '0'); digits++; group++; i++; }
+        else if (allow_commas && s[i] == ',' && digits > 0 && i + 1 < end && s[i + 1] >= '0' && s[i + 1] <= '9') {
+            if ((commas == 0 && group > 3) || (commas > 0 && group != 3)) return 0;
+            commas++; group = 0; i++;
+        } else break;
+    }
+    if (digits == 0 || (commas > 0 && group != 3)) return 0;
+    *at = i;
+    *value = v;
+    return 1;
+}
+
+/* A number in s[start, end) as a whole: [sign] digits[.digits] | [sign].digits | [sign] a/b.
+   0 if it is not one, or if it overflows. */
+static int grpo__parse_number(const char *s, size_t start, size_t end, double *out) {
+    size_t i = start;
+    double sign = 1.0, value = 0.0;
+    if (i < end && (s[i] == '+' || s[i] == '-')) { if (s[i] == '-') sign = -1.0; i++; }
+    int has_integer = i < end && s[i] != '.';
+    if (has_integer && !grpo__parse_digits(s, end, &i, &value, 1)) return 0;
+    if (has_integer && i < end && s[i] == '/') {
+        double denominator;
+        i++;
+        if (!grpo__parse_digits(s, end, &i, &denominator, 1) || i != end || denominator == 0.0) return 0;
+        value /= denominator;
+    } else if (i < end && s[i] == '.') {
+        i++;
+        double scale = 1.0, fraction = 0.0;
+        size_t first = i;
+        while (i < end && s[i] >= '0' && s[i] <= '9') { fraction = fraction * 10.0 + (s[i] - '0'); scale *= 10.0; i++; }
+        if (!has_integer && i == first) return 0; /* a lone "." */
+        value += fraction / scale;
+    }
+    if (i != end || !isfinite(value)) return 0;
+    *out = sign * value;
+    return 1;
+}
+
+GRPODEF float grpo_reward_accuracy(const char *text, size_t len, const char *gold) {
+    size_t start, end;
+    if (!gold || !grpo__answer_span(text, len, &start, &end)) return 0.0f;
+    grpo__trim(text, &start, &end);
+    size_t gold_start = 0, gold_end = strlen(gold);
+    grpo__trim(gold, &gold_start, &gold_end);
+    double a, b;
+    if (grpo__parse_number(text, start, end, &a) && grpo__parse_number(gold, gold_start, gold_end, &b)) {
+        double scale = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
+        return fabs(a - b) <= 1e-6 * scale ? 1.0f : 0.0f;
+    }
+    return (end - start == gold_end - gold_start && memcmp(text + start, gold + gold_start, end - start) == 0) ? 1.0f : 0.0f;
+}
+
+/* Countdown expressions: a recursive-descent parser and evaluator over doubles. */
+enum { GRPO__MAX_LITERALS = 64, GRPO__MAX_DEPTH = 64 };
+typedef struct {
+    const char *s;
+    size_t at, end;
+    int depth, failed, divided_by_zero, n_literals;
+    double literals[GRPO__MAX_LITERALS];
+} grpo__expression;
+
+static void grpo__skip_spaces(grpo__expression *e) { while (e->at < e->end && e->s[e->at] == ' ') e->at++; }
+static double grpo__parse_sum(grpo__expression *e);
+
+static double grpo__parse_factor(grpo__expression *e) {
+    grpo__skip_spaces(e);
+    if (e->failed || e->at >= e->end) { e->failed = 1; return 0.0; }
+    if (++e->depth > GRPO__MAX_DEPTH) { e->failed = 1; return 0.0; }
+    double value = 0.0;
+    char c = e->s[e->at];
+    if (c == '-' || c == '+') {
+        e->at++;
+        value = grpo__parse_factor(e);
+        if (c == '-') value = -value;
+    } else if (c == '(') {
+        e->at++;
+        value = grpo__parse_sum(e);
+        grpo__skip_spaces(e);
+        if (e->at < e->end && e->s[e->at] == ')') e->at++;
+        else e->failed = 1;
+    } else if (c >= '0' && c <= '9') {
+        int digits = 0;
+        while (e->at < e->end && e->s[e->at] >= '0' && e->s[e->at] <= '9') { value = value * 10.0 + (e->s[e->at] - '0'); e->at++; digits++; }
+        if (digits > 15 || e->n_literals == GRPO__MAX_LITERALS) e->failed = 1; /* beyond exact doubles, or absurdly many */
+        else e->literals[e->n_literals++] = value;
+    } else {
+        e->failed = 1;
+    }
+    e->depth--;
+    return value;
+}
+
+static double grpo__parse_product(grpo__expression *e) {
+    double value = grpo__parse_factor(e);
+    for (;;) {
+        grpo__skip_spaces(e);
+        if (e->failed || e->at >= e->end || (e->s[e->at] != '*' && e->s[e->at] != '/')) return value;
+        char op = e->s[e->at++];
+        double right = grpo__parse_factor(e);
+        if (op == '*') value *= right;
+        else if (right == 0.0) e->divided_by_zero = 1;
+        else value /= right;
+    }
+}
+
+static double grpo__parse_sum(grpo__expression *e) {
+    if (++e->depth > GRPO__MAX_DEPTH) { e->failed = 1; return 0.0; }
+    double value = grpo__parse_product(e);
+    for (;;) {
+        grpo__skip_spaces(e);
+        if (e->failed || e->at >= e->end || (e->s[e->at] != '+' && e->s[e->at] != '-')) break;
+        char op = e->s[e->at++];
+        double right = grpo__parse_product(e);
+        value = op == '+' ? value + right : value - right;
+    }
+    e->depth--;
+    return value;
+}
+
+static int grpo__compare_doubles(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+GRPODEF float grpo_reward_countdown(const char *text, size_t len, const char *gold) {
+    /* gold: "n1 n2 ... = target" */
+    double numbers[GRPO__MAX_LITERALS], target;
+    int n_numbers = 0;
+    if (!gold) return NAN;
+    size_t at = 0, gold_len = strlen(gold);
+    for (;;) {
+        while (at < gold_len && grpo__is_space(gold[at])) at++;
+        if (at < gold_len && gold[at] == '=') break;
+        if (n_numbers == GRPO__MAX_LITERALS || !grpo__parse_digits(gold, gold_len, &at, &numbers[n_numbers], 0)) return NAN;
+        n_numbers++;
+    }
+    at++;
+    while (at < gold_len && grpo__is_space(gold[at])) at++;
+    int negative = at < gold_len && gold[at] == '-';
+    if (negative) at++;
+    if (n_numbers == 0 || !grpo__parse_digits(gold, gold_len, &at, &target, 0)) return NAN;
+    while (at < gold_len && grpo__is_space(gold[at])) at++;
+    if (at != gold_len) return NAN;
+    if (negative) target = -target;
+
+    size_t start, end;
+    if (!grpo__answer_span(text, len, &start, &end)) return 0.0f;
+    grpo__trim(text, &start, &end);
+    grpo__expression e;
+    memset(&e, 0, sizeof e);
+    e.s = text; e.at = start; e.end = end;
+    double value = grpo__parse_sum(&e);
+    grpo__skip_spaces(&e);
+    if (e.failed || e.at != e.end || e.divided_by_zero || !isfinite(value) || e.n_literals != n_numbers) return 0.1f;
+    qsort(e.literals, (size_t)e.n_literals, sizeof(double), grpo__compare_doubles);
+    qsort(numbers, (size_t)n_numbers, sizeof(double), grpo__compare_doubles);
+    for (int i = 0; i < n_numbers; i++) if (e.literals[i] != numbers[i]) return 0.1f;
+    return fabs(value - target) < 1e-5 ? 1.0f : 0.1f;
+}
+
+GRPODEF float grpo_reward_overlong(int tokens, int max_tokens, int buffer) {
+    if (buffer <= 0 || buffer > max_tokens) return NAN;
+    int start = max_tokens - buffer;
+    if (tokens <= start) return 0.0f;
+    if (tokens <= max_tokens) return (float)(start - tokens) / (float)buffer;
+    return -1.0f;
+}
+
+GRPODEF const char *grpo_reward_name(const grpo_reward *reward) {
+    if (reward->name) return reward->name;
+    switch (reward->kind) {
+    case GRPO_REWARD_FORMAT: return "format";
+    case GRPO_REWARD_FORMAT_STRICT: return "format_strict";
+    case GRPO_REWARD_TAG_COUNT: return "tag_count";
+    case GRPO_REWARD_ACCURACY: return "accuracy";
+    case GRPO_REWARD_COUNTDOWN: return "countdown";
+    case GRPO_REWARD_OVERLONG: return "overlong";
+    case GRPO_REWARD_CALLBACK: return "user";
+    }
+    return "unknown";
+}
+
+GRPODEF grpo_result grpo_reward_validate(const grpo_reward *rewards, int n_rewards) {
+    if (n_rewards < 1 || !rewards) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rewards: expected at least one reward, got %d", n_rewards);
+    for (int k = 0; k < n_rewards; k++) {
+        const grpo_reward *r = &rewards[k];
+        if (r->kind < GRPO_REWARD_FORMAT || r->kind > GRPO_REWARD_CALLBACK)
+            return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rewards[%d].kind = %d is not a grpo_reward_kind", k, (int)r->kind);
+        if (!isfinite(r->weight)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rewards[%d].weight is not finite", k);
+        if (r->kind == GRPO_REWARD_CALLBACK && !r->function) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rewards[%d]: a callback reward needs .function", k);
+        if (r->kind == GRPO_REWARD_OVERLONG && (r->overlong_max_tokens < 1 || r->overlong_buffer < 1 || r->overlong_buffer > r->overlong_max_tokens))
+            return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rewards[%d]: overlong needs 1 <= overlong_buffer (%d) <= overlong_max_tokens (%d)", k, r->overlong_buffer, r->overlong_max_tokens);
+    }
+    return GRPO_SUCCESS;
+}
+
+GRPODEF float grpo_reward_completion(const grpo_reward *rewards, int n_rewards, const char *prompt,
+                                     const char *completion, size_t completion_len, int completion_tokens,
+                                     const char *gold, float *values) {
+    double total = 0.0;
+    int opinions = 0;
+    for (int k = 0; k < n_rewards; k++) {
+        const grpo_reward *r = &rewards[k];
+        float v = NAN;
+        switch (r->kind) {
+        case GRPO_REWARD_FORMAT: v = grpo_reward_format(completion, completion_len); break;
+        case GRPO_REWARD_FORMAT_STRICT: v = grpo_reward_format_strict(completion, completion_len); break;
+        case GRPO_REWARD_TAG_COUNT: v = grpo_reward_tag_count(completion, completion_len); break;
+        case GRPO_REWARD_ACCURACY: v = grpo_reward_accuracy(completion, completion_len, gold); break;
+        case GRPO_REWARD_COUNTDOWN: v = grpo_reward_countdown(completion, completion_len, gold); break;
+        case GRPO_REWARD_OVERLONG: v = grpo_reward_overlong(completion_tokens, r->overlong_max_tokens, r->overlong_buffer); break;
+        case GRPO_REWARD_CALLBACK: v = r->function(prompt, completion, gold, r->user); break;
+        }
+        if (values) values[k] = v;
+        if (!isnan(v)) { total += (double)(r->weight == 0.0f ? 1.0f : r->weight) * v; opinions++; }
+    }
+    return opinions ? (float)total : NAN;
+}
+
+/* ---------------------------------------------------------------------------------------
+   10. Advantages and the GRPO loss */
+GRPODEF int grpo_advantages(const float *rewards, int n_groups, int group_size, grpo_scale_rewards scale,
+                            int population_std, float *advantages) {
+    const double eps_std = 1e-4;
+    int zero_std = 0;
+    double batch_sum = 0.0, batch_sq = 0.0;
+    int batch_n = 0;
+    for (int i = 0; i < n_groups * group_size; i++)
+        if (!isnan(rewards[i])) { batch_sum += rewards[i]; batch_n++; }
+    double batch_mean = batch_n ? batch_sum / batch_n : 0.0;
+    for (int i = 0; i < n_groups * group_size; i++)
+        if (!isnan(rewards[i])) batch_sq += (rewards[i] - batch_mean) * (rewards[i] - batch_mean);
+    int batch_dof = population_std ? batch_n : batch_n - 1;
+    double batch_std = batch_dof > 0 ? sqrt(batch_sq / batch_dof) : 0.0;
+    for (int g = 0; g < n_groups; g++) {
+        const float *r = rewards + (size_t)g * group_size;
+        float *a = advantages + (size_t)g * group_size;
+        double sum = 0.0, sq = 0.0;
+        int n = 0, all_equal = 1;
+        float first = NAN;
+        for (int i = 0; i < group_size; i++) {
+            if (isnan(r[i])) continue;
+            if (n == 0) first = r[i];
+            else if (r[i] != first) all_equal = 0;
+            sum += r[i];
+            n++;
+        }
+        double mean = n ? sum / n : 0.0;
+        for (int i = 0; i < group_size; i++) if (!isnan(r[i])) sq += (r[i] - mean) * (r[i] - mean);
+        int dof = population_std ? n : n - 1;
+        double std = dof > 0 ? sqrt(sq / dof) : 0.0;
+        if (all_equal) zero_std++;
+        for (int i = 0; i < group_size; i++) {
+            if (isnan(r[i])) { a[i] = 0.0f; continue; }
+            double centred = r[i] - mean;
+            a[i] = (float)(scale == GRPO_SCALE_NONE ? centred : scale == GRPO_SCALE_BATCH ? centred / (batch_std + eps_std) : centred / (std + eps_std));
+        }
+    }
+    return zero_std;
+}
+
+GRPODEF grpo_loss_config grpo_loss_config_resolve(const grpo_loss_config *config) {
+    grpo_loss_config c = *config;
+    c.epsilon_low = GRPO__DEFAULT(c.epsilon_low, 0.2f);
+    c.epsilon_high = GRPO__DEFAULT(c.epsilon_high, c.epsilon_low);
+    return c;
+}
+
+GRPODEF grpo_result grpo_loss_config_validate(const grpo_loss_config *config) {
+    grpo_loss_config c = grpo_loss_config_resolve(config);
+    if ((unsigned)c.loss_type > GRPO_LOSS_DR_GRPO) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "loss.loss_type = %d is not a grpo_loss_type", (int)c.loss_type);
+    if ((unsigned)c.kl_estimator > GRPO_KL_K3_IMPORTANCE) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "loss.kl_estimator = %d is not a grpo_kl_estimator", (int)c.kl_estimator);
+    if (!(c.epsilon_low > 0.0f && c.epsilon_low < 1.0f)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "loss.epsilon_low = %g: expected (0, 1)", (double)c.epsilon_low);
+    if (!(c.epsilon_high > 0.0f) || !isfinite(c.epsilon_high)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "loss.epsilon_high = %g: expected a finite number > 0", (double)c.epsilon_high);
+    if (!(c.dual_clip == 0.0f || (c.dual_clip > 1.0f && isfinite(c.dual_clip)))) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "loss.dual_clip = %g: expected 0 (off) or a finite c > 1", (double)c.dual_clip);
+    if (!(c.beta >= 0.0f) || !isfinite(c.beta)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "loss.beta = %g: expected a finite number >= 0", (double)c.beta);
+    return GRPO_SUCCESS;
+}
+
+GRPODEF float grpo_loss(const grpo_loss_config *config, const grpo_loss_scale *scale, const float *logprobs,
+                        const float *old_logprobs, const float *ref_logprobs, const float *advantages,
+                        const float *mask, int N, int T, float *dlogprobs, grpo_loss_stats *stats) {
+    grpo_loss_config c = grpo_loss_config_resolve(config);
+    int use_kl = c.beta > 0.0f && ref_logprobs;
+    double micro_tokens = 0.0;
+    for (size_t i = 0; i < (size_t)N * T; i++) micro_tokens += mask[i];
+    double total = 0.0;
+    for (int i = 0; i < N; i++) {
+        double length = 0.0;
+        for (int t = 0; t < T; t++) length += mask[(size_t)i * T + t];
+        /* the weight of one token of this sequence in the step's loss */
+        double weight = 0.0;
+        switch (c.loss_type) {
+        case GRPO_LOSS_GRPO: weight = length > 0.0 ? 1.0 / (length * scale->total_sequences) : 0.0; break;
+        case GRPO_LOSS_BNPO: weight = micro_tokens > 0.0 ? 1.0 / (micro_tokens * scale->n_micro_batches) : 0.0; break;
+        case GRPO_LOSS_DAPO: weight = scale->total_tokens > 0.0 ? 1.0 / scale->total_tokens : 0.0; break;
+        case GRPO_LOSS_DR_GRPO: weight = 1.0 / ((double)scale->total_sequences * scale->max_completion_tokens); break;
+        }
+        double A = advantages[i];
+        for (int t = 0; t < T; t++) {
+            size_t k = (size_t)i * T + t;
+            if (mask[k] == 0.0f) { dlogprobs[k] = 0.0f; continue; }
+            double lp = logprobs[k], rho = exp(lp - old_logprobs[k]);
+            double clipped = rho < 1.0 - c.epsilon_low ? 1.0 - c.epsilon_low : rho > 1.0 + c.epsilon_high ? 1.0 + c.epsilon_high : rho;
+            double unclipped_loss = -rho * A, clipped_loss = -clipped * A;
+            /* the max of the two; on a tie the unclipped branch, whose gradient is -rho A */
+            double pg = unclipped_loss >= clipped_loss ? unclipped_loss : clipped_loss;
+            double dpg = unclipped_loss >= clipped_loss ? -rho * A : 0.0;
+            if (c.dual_clip > 0.0f && A < 0.0 && pg > -c.dual_clip * A) { pg = -c.dual_clip * A; dpg = 0.0; }
+            double l = pg, dl = dpg, kl = 0.0;
+            if (use_kl) {
+                double d = ref_logprobs[k] - lp, dkl;
+                switch (c.kl_estimator) {
+                case GRPO_KL_K1: kl = -d; dkl = 1.0; break;
+                case GRPO_KL_K2: kl = 0.5 * d * d; dkl = -d; break;
+                case GRPO_KL_K3_IMPORTANCE: {
+                    double k3 = exp(d) - d - 1.0;
+                    kl = rho * k3;
+                    dkl = rho * k3 + rho * (1.0 - exp(d)); /* d(rho k3)/d lp, rho = exp(lp - lp_old) */
+                    break;
+                }
+                default: kl = exp(d) - d - 1.0; dkl = 1.0 - exp(d); break;
+                }
+                l += c.beta * kl;
+                dl += c.beta * dkl;
+            }
+            double w = weight * mask[k];
+            total += w * l;
+            dlogprobs[k] = (float)(w * dl);
+            if (stats) {
+                stats->tokens += mask[k];
+                stats->kl += mask[k] * kl;
+                if (rho < 1.0 - c.epsilon_low && A < 0.0) stats->low_clipped += mask[k];
+                if (rho > 1.0 + c.epsilon_high && A > 0.0) stats->high_clipped += mask[k];
+            }
+        }
+    }
+    return (float)total;
 }
 
 /* ---------------------------------------------------------------------------------------

@@ -1,0 +1,195 @@
+/* bench_generate: KV-cached generation throughput of grpo.h against PyTorch, in one run.
+
+   Workload (issue 3): prompts of 64 tokens, 64 new tokens each, B x G = 16 (4 x 4) and 64 (8 x 8)
+   sequences, configs A and B of ../shared/MACHINE.md with vocab 512, temperature 1, no top-k /
+   top-p, no EOS (every sequence generates all 64 tokens). PyTorch runs the same architecture
+   with a hand-written KV cache (bench/torch_generate.py) in the same invocation; the ratio of
+   new tokens per second is the figure that matters, absolute times on a shared machine less so.
+   Also printed: our decode GFLOP/s and the rate cblas_sgemm reaches on the same decode step's
+   matmul shapes, which bounds what any decode loop built on it can do. */
+#define GRPO_IMPLEMENTATION
+#include "grpo.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+typedef struct { const char *name; int n_layers, n_heads, d_model; } bench_config;
+static const bench_config configs[2] = {{"A", 4, 4, 256}, {"B", 6, 8, 512}};
+enum { PROMPT_TOKENS = 64, NEW_TOKENS = 64, VOCAB = 512, CONTEXT = 128 };
+
+static grpo_config model_config(const bench_config *b) {
+    grpo_config c;
+    memset(&c, 0, sizeof c);
+    c.vocab_size = VOCAB; c.context_length = CONTEXT; c.d_model = b->d_model; c.n_layers = b->n_layers; c.n_heads = b->n_heads;
+    return c;
+}
+
+/* FLOPs of one decoded token at context length t: 2 per multiply-add of every matmul, plus
+   q.k and att.v over t positions in each head. */
+static double matmul_flops_per_token(const grpo_model *m) {
+    const grpo_config *c = &m->config;
+    double C = c->d_model, QD = (double)c->n_heads * m->head_size, KD = (double)c->n_kv_heads * m->head_size, F = c->d_ff;
+    return 2.0 * (c->n_layers * (C * QD + 2.0 * C * KD + QD * C + 3.0 * C * F) + C * c->vocab_size);
+}
+static double attention_flops(const grpo_model *m, double positions) {
+    return 4.0 * m->config.n_layers * m->config.n_heads * m->head_size * positions;
+}
+
+typedef struct { double tokens_per_second, decode_tokens_per_second, prefill_seconds, gflops; } bench_result;
+
+static int run_ours(const bench_config *b, int sequences, int repeats, bench_result *result) {
+    int G = sequences == 16 ? 4 : 8, prompts = sequences / G;
+    grpo_config config = model_config(b);
+    grpo_model model;
+    grpo_generator gen;
+    if (grpo_model_create(&model, &config, 1) != GRPO_SUCCESS) { fprintf(stderr, "%s\n", grpo_last_error()); return 1; }
+    grpo_generator_config gc = {prompts, G, NEW_TOKENS};
+    if (grpo_generator_create(&gen, &model, &gc) != GRPO_SUCCESS) { fprintf(stderr, "%s\n", grpo_last_error()); return 1; }
+    int *tokens = (int *)malloc(sizeof(int) * prompts * PROMPT_TOKENS), lengths[8];
+    grpo_rng rng = grpo_rng_seed(2);
+    for (int i = 0; i < prompts * PROMPT_TOKENS; i++) tokens[i] = (int)(grpo_rng_next(&rng) % VOCAB);
+    for (int i = 0; i < prompts; i++) lengths[i] = PROMPT_TOKENS;
+    grpo_sampling_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.eos_id = -1; sc.max_new_tokens = NEW_TOKENS;
+    const grpo_completions *out;
+    double best = 1e30, best_prefill = 0.0;
+    for (int r = 0; r <= repeats; r++) { /* r = 0 warms up */
+        sc.seed = (uint64_t)r;
+        double t0 = now();
+        float lp[8 * PROMPT_TOKENS];
+        grpo_model_forward(&model, tokens, tokens, lengths, prompts, PROMPT_TOKENS, 1.0f, lp, NULL);
+        double prefill = now() - t0;
+        t0 = now();
+        if (grpo_generate(&gen, &model, tokens, lengths, prompts, PROMPT_TOKENS, G, &sc, &out) != GRPO_SUCCESS) { fprintf(stderr, "%s\n", grpo_last_error()); return 1; }
+        double total = now() - t0;
+        if (r > 0 && total < best) { best = total; best_prefill = prefill; }
+    }
+    double new_tokens = (double)sequences * NEW_TOKENS;
+    result->tokens_per_second = new_tokens / best;
+    result->prefill_seconds = best_prefill;
+    result->decode_tokens_per_second = (double)sequences * (NEW_TOKENS - 1) / (best - best_prefill);
+    double flops = 0.0;
+    for (int t = 0; t < NEW_TOKENS - 1; t++) flops += sequences * (matmul_flops_per_token(&model) + attention_flops(&model, PROMPT_TOKENS + t + 1));
+    result->gflops = flops / (best - best_prefill) / 1e9;
+    free(tokens);
+    grpo_generator_destroy(&gen);
+    grpo_model_destroy(&model);
+    return 0;
+}
+
+/* The matmuls of one decode step (M = sequences rows), through grpo__sgemm, best of several
+   runs: the rate a decode loop built on this BLAS cannot beat. */
+static double sgemm_decode_gflops(const bench_config *b, int sequences) {
+    grpo_config config = model_config(b);
+    grpo_model model;
+    grpo_model_create(&model, &config, 1);
+    int C = model.config.d_model, QD = model.config.n_heads * model.head_size, KD = model.config.n_kv_heads * model.head_size, F = model.config.d_ff;
+    float *x = (float *)calloc((size_t)sequences * (F > VOCAB ? F : VOCAB) * 2, sizeof(float));
+    float *y = (float *)calloc((size_t)sequences * (F > VOCAB ? F : VOCAB) * 2, sizeof(float));
+    const grpo_parameters *p = &model.params;
+    double best = 1e30;
+    for (int r = 0; r < 20; r++) {
+        double t0 = now();
+        for (int l = 0; l < model.config.n_layers; l++) {
+            grpo__matmul_forward(y, x, p->wq + (size_t)l * QD * C, NULL, sequences, C, QD);
+            grpo__matmul_forward(y, x, p->wk + (size_t)l * KD * C, NULL, sequences, C, KD);
+            grpo__matmul_forward(y, x, p->wv + (size_t)l * KD * C, NULL, sequences, C, KD);
+            grpo__matmul_forward(y, x, p->wo + (size_t)l * C * QD, NULL, sequences, QD, C);
+            grpo__matmul_forward(y, x, p->w_gate + (size_t)l * F * C, NULL, sequences, C, F);
+            grpo__matmul_forward(y, x, p->w_up + (size_t)l * F * C, NULL, sequences, C, F);
+            grpo__matmul_forward(y, x, p->w_down + (size_t)l * C * F, NULL, sequences, F, C);
+        }
+        grpo__matmul_forward(y, x, p->token_embedding, NULL, sequences, C, VOCAB);
+        double t = now() - t0;
+        if (t < best) best = t;
+    }
+    double flops = sequences * matmul_flops_per_token(&model);
+    free(x);
+    free(y);
+    grpo_model_destroy(&model);
+    return flops / best / 1e9;
+}
+
+/* Runs bench/torch_generate.py and reads its JSON line; 0 if PyTorch is not there. */
+static double run_torch(const char *python, const char *config, int sequences, int repeats, double *decode_tps, int *threads) {
+    char command[512];
+    snprintf(command, sizeof command, "%s bench/torch_generate.py --config %s --sequences %d --repeats %d --json 2>/dev/null", python, config, sequences, repeats);
+    FILE *pipe = popen(command, "r");
+    if (!pipe) return 0.0;
+    char line[4096] = {0};
+    double tps = 0.0;
+    while (fgets(line, sizeof line, pipe)) {
+        char *at = strstr(line, "\"tokens_per_second\":");
+        if (at) tps = atof(at + strlen("\"tokens_per_second\":"));
+        at = strstr(line, "\"decode_tokens_per_second\":");
+        if (at) *decode_tps = atof(at + strlen("\"decode_tokens_per_second\":"));
+        at = strstr(line, "\"threads\":");
+        if (at) *threads = atoi(at + strlen("\"threads\":"));
+    }
+    pclose(pipe);
+    return tps;
+}
+
+int main(int argc, char **argv) {
+    const char *only_config = NULL, *python = "/usr/bin/python3";
+    int only_sequences = 0, repeats = 3, torch = 1;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: %s [--config A|B] [--sequences 16|64] [--repeats N] [--no-torch] [--python PATH]\n"
+                   "Generation throughput (new tokens/s) of grpo.h against PyTorch with a hand-written KV cache,\n"
+                   "64-token prompts, 64 new tokens, configs A and B (vocab 512). Run from the repository root.\n", argv[0]);
+            return 0;
+        } else if (!strcmp(argv[i], "--config") && i + 1 < argc) only_config = argv[++i];
+        else if (!strcmp(argv[i], "--sequences") && i + 1 < argc) only_sequences = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--no-torch")) torch = 0;
+        else if (!strcmp(argv[i], "--python") && i + 1 < argc) python = argv[++i];
+        else { fprintf(stderr, "unknown argument '%s' (try --help)\n", argv[i]); return 2; }
+    }
+    if (repeats < 1) repeats = 1;
+    const char *wait = getenv("OMP_WAIT_POLICY"), *omp = getenv("OMP_NUM_THREADS");
+#ifdef GRPO_USE_CBLAS
+    const char *blas = "OpenBLAS via cblas_sgemm";
+#else
+    const char *blas = "portable matmul (no BLAS)";
+#endif
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_get_max_threads();
+#endif
+    printf("setup: %s; OpenMP threads %d (OMP_NUM_THREADS=%s, OMP_WAIT_POLICY=%s); compiled with %s\n",
+           blas, threads, omp ? omp : "unset", wait ? wait : "unset", GRPO_BENCH_CFLAGS);
+    printf("workload: %d-token prompts, %d new tokens, temperature 1, no EOS; best of %d runs after a warm-up\n\n", PROMPT_TOKENS, NEW_TOKENS, repeats);
+    printf("| config | B x G | grpo.h new tok/s | PyTorch new tok/s (threads) | ratio | grpo.h decode GFLOP/s | sgemm at decode shapes | decode / sgemm |\n");
+    printf("|---|---|---|---|---|---|---|---|\n");
+    int sequence_counts[2] = {16, 64};
+    for (int c = 0; c < 2; c++) {
+        if (only_config && strcmp(only_config, configs[c].name)) continue;
+        for (int s = 0; s < 2; s++) {
+            if (only_sequences && only_sequences != sequence_counts[s]) continue;
+            bench_result ours;
+            if (run_ours(&configs[c], sequence_counts[s], repeats, &ours)) return 1;
+            double sgemm = sgemm_decode_gflops(&configs[c], sequence_counts[s]);
+            double torch_decode = 0.0;
+            int torch_threads = 0;
+            double theirs = torch ? run_torch(python, configs[c].name, sequence_counts[s], repeats, &torch_decode, &torch_threads) : 0.0;
+            char torch_text[64] = "not run", ratio[32] = "-";
+            if (theirs > 0.0) {
+                snprintf(torch_text, sizeof torch_text, "%.0f (%d)", theirs, torch_threads);
+                snprintf(ratio, sizeof ratio, "%.2fx", ours.tokens_per_second / theirs);
+            } else if (torch) snprintf(torch_text, sizeof torch_text, "failed to run");
+            printf("| %s | %d | %.0f | %s | %s | %.1f | %.1f | %.0f %% |\n", configs[c].name, sequence_counts[s], ours.tokens_per_second,
+                   torch_text, ratio, ours.gflops, sgemm, 100.0 * ours.gflops / sgemm);
+            fflush(stdout);
+        }
+    }
+    return 0;
+}
