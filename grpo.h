@@ -32,9 +32,15 @@
      7. the whole model                 grpo_model_forward / grpo_model_backward
      8. generation                      KV-cached sampling of G completions per prompt:
                                         temperature, top-k, top-p, greedy, EOS, stop strings
-     9. losses                          supervised (SFT) cross-entropy on masked tokens
-    10. optimizer                       AdamW, gradient-norm clipping, learning-rate schedule
-    11. checkpoints                     documented binary format, written atomically
+     9. rewards                         format, strict format, tag count, accuracy, countdown,
+                                        overlong, user callbacks; weighted, NaN abstains
+    10. advantages and the GRPO loss    group/batch/no scaling; clipped objective, dual-clip,
+                                        KL by k1/k2/k3/importance-weighted k3; grpo, bnpo, dapo, dr_grpo
+    11. supervised loss                 SFT cross-entropy on masked tokens
+    12. optimizer                       AdamW, gradient-norm clipping, learning-rate schedule
+    13. the GRPO step                   sample, reward, advantages, mu x (forward, loss, backward,
+                                        AdamW); dynamic sampling; metrics named as TRL's
+    14. checkpoints                     documented binary format, written atomically
 
    DIMENSIONS, the same letters everywhere (as in SPEC.md):
      B batch of sequences, T time (tokens per sequence), N = B*T rows, C d_model,
@@ -53,7 +59,8 @@
      default pthread build fights OpenMP over the cores (up to 6x slower).
 
    VERSION HISTORY
-     0.1  the model, forward/backward, AdamW, SFT loss, byte tokenizer, checkpoints.
+     0.1  the model, forward/backward, AdamW, SFT loss, byte tokenizer, checkpoints,
+          generation, rewards, the GRPO loss and step.
 
    LICENCE at the end of the file.
 */
@@ -464,13 +471,13 @@ GRPODEF float grpo_loss(const grpo_loss_config *config, const grpo_loss_scale *s
                         const float *mask, int N, int T, float *dlogprobs, grpo_loss_stats *stats);
 
 /* ---------------------------------------------------------------------------------------
-   9. Supervised loss: the mean negative log-likelihood over the tokens where mask is 1
+   11. Supervised loss: the mean negative log-likelihood over the tokens where mask is 1
    (SFT puts the loss on completion tokens only). Returns the loss and writes
    dlogprobs = -mask / count, ready for grpo_model_backward. mask may be NULL (all tokens). */
 GRPODEF float grpo_sft_loss(const float *logprobs, const float *mask, int B, int T, float *dlogprobs);
 
 /* ---------------------------------------------------------------------------------------
-   10. AdamW (Loshchilov & Hutter: decoupled weight decay, on matrices only), global
+   12. AdamW (Loshchilov & Hutter: decoupled weight decay, on matrices only), global
    gradient-norm clipping, and a learning-rate schedule: linear warm-up, then constant or
    cosine decay. The moments m and v share the parameters' layout. */
 typedef enum { GRPO_SCHEDULE_CONSTANT = 0, GRPO_SCHEDULE_COSINE = 1 } grpo_schedule;
@@ -508,7 +515,85 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model,
                                     float *grad_norm, float *learning_rate);
 
 /* ---------------------------------------------------------------------------------------
-   11. Checkpoints. Little-endian binary, version 1:
+   13. The GRPO step (SPEC.md section 1): sample G completions per prompt, score them, turn the
+   scores into group-relative advantages, then mu times: forward the policy, the loss,
+   backward, clip, AdamW. The reference model (beta > 0) is run once per step. */
+typedef struct {
+    const char *prompt;   /* the text given to the model (apply a template first, e.g. grpo_r1_zero_prompt) */
+    const char *gold;     /* the reference answer the rewards compare with */
+} grpo_example;
+
+typedef struct {
+    int prompts_per_step;          /* B; default 8 */
+    int group_size;                /* G; default 8 (TRL) */
+    int max_completion_tokens;     /* L_max; default min(128, context_length / 2) */
+    int mu;                        /* optimisation passes per rollout batch; default 1 */
+    int micro_batch_size;          /* sequences per forward/backward (gradient accumulation); default B*G */
+    grpo_scale_rewards scale_rewards;
+    int population_std;            /* 1: population std in the advantages; default sample std */
+    int mask_truncated_completions;/* 1: truncated completions take no loss (they still count in rewards) */
+    int dynamic_sampling;          /* 1 (DAPO): drop groups whose rewards are all equal, sample more prompts */
+    int max_sampling_rounds;       /* with dynamic sampling; default 4 */
+    grpo_loss_config loss;
+    grpo_sampling_config sampling; /* temperature, top-k, top-p, EOS, stop strings; the step sets max_new_tokens,
+                                      seed, prompt_seeds and tokenizer */
+    grpo_adamw_config optimizer;   /* note: learning_rate defaults to 3e-4; TRL's GRPO uses 1e-6 on large models */
+    const grpo_reward *rewards;    /* combined with weights; at least one */
+    int n_rewards;
+    const grpo_tokenizer *tokenizer; /* required: prompts are encoded and completions decoded with it */
+    uint64_t seed;
+} grpo_trainer_config;
+
+#define GRPO_MAX_REWARDS 16
+
+/* The metrics of one step, named as TRL logs them (SPEC.md section 6). */
+typedef struct {
+    uint64_t step;
+    double reward, reward_std;
+    int n_rewards;
+    const char *reward_names[GRPO_MAX_REWARDS];
+    double reward_means[GRPO_MAX_REWARDS];   /* rewards/<name>/mean over completions that have a value */
+    double frac_reward_zero_std;
+    double completions_mean_length, completions_min_length, completions_max_length, completions_clipped_ratio;
+    double kl;                               /* mean over completion tokens; NaN when beta = 0 (no reference run) */
+    double entropy;                          /* mean token entropy of the policy */
+    double clip_ratio_low_mean, clip_ratio_high_mean, clip_ratio_region_mean;
+    double grad_norm, learning_rate, loss;
+    double seconds_generation, seconds_rewards, seconds_reference, seconds_policy, seconds_optimizer, seconds_total;
+    int examples_used;                       /* examples consumed from the caller's array (more with dynamic sampling) */
+    int sampling_rounds;
+} grpo_metrics;
+
+typedef struct {
+    grpo_trainer_config config;    /* resolved */
+    grpo_model *policy;            /* the caller's model, trained in place */
+    grpo_model reference;          /* frozen copy of the policy at creation; only if beta > 0 */
+    grpo_adamw optimizer;
+    grpo_generator generator;
+    uint64_t step;
+    int sequences, width;          /* S = B*G rows, and the row width T (context_length) */
+    int *prompt_tokens, *prompt_lengths, *tokens, *targets, *lengths, *completion_lengths, *truncated, *example_of_group;
+    float *mask, *old_logprobs, *ref_logprobs, *logprobs, *dlogprobs, *entropy, *advantages, *rewards, *reward_values;
+    char *text;                    /* one decoded completion */
+    size_t text_capacity;
+    void *memory;
+} grpo_trainer;
+
+GRPODEF grpo_result grpo_trainer_create(grpo_trainer *trainer, grpo_model *policy, const grpo_trainer_config *config);
+GRPODEF void grpo_trainer_destroy(grpo_trainer *trainer);
+/* One GRPO step on examples[0..]: uses prompts_per_step of them (more with dynamic sampling,
+   up to n_examples) and reports how many in metrics->examples_used. A NaN or Inf in the loss
+   or gradients refuses the update (GRPO_ERROR_NON_FINITE) and leaves the weights as they were. */
+GRPODEF grpo_result grpo_trainer_step(grpo_trainer *trainer, const grpo_example *examples, int n_examples,
+                                      grpo_metrics *metrics);
+/* One JSON object on one line (no newline); returns the length it needs, like snprintf. */
+GRPODEF int grpo_metrics_json(const grpo_metrics *metrics, char *buffer, size_t size);
+/* DeepSeek-R1-Zero's template around a question (SPEC.md section 2); returns the length it
+   needs, like snprintf. */
+GRPODEF int grpo_r1_zero_prompt(const char *question, char *buffer, size_t size);
+
+/* ---------------------------------------------------------------------------------------
+   14. Checkpoints. Little-endian binary, version 1:
 
      offset  bytes  field
           0      8  magic "GRPOCKPT"
@@ -558,6 +643,7 @@ GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, gr
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
 #define GRPO__HAVE_FSYNC 1
@@ -842,9 +928,9 @@ static void grpo__rope_tables(float *cos_table, float *sin_table, int T, int D, 
 
 /* Allocates the parameter block and RoPE tables for a resolved, valid config. */
 static grpo_result grpo__model_allocate(grpo_model *model, const grpo_config *config) {
+    memset(model, 0, sizeof *model);
     grpo_result r = grpo_config_validate(config);
     if (r) return r;
-    memset(model, 0, sizeof *model);
     model->config = grpo_config_resolve(config);
     model->head_size = model->config.d_model / model->config.n_heads;
     grpo__layout_tensors(model->tensors, &model->config, &model->num_parameters);
@@ -905,6 +991,7 @@ GRPODEF grpo_result grpo_model_copy_weights(grpo_model *dst, const grpo_model *s
 }
 
 GRPODEF grpo_result grpo_model_create_reference(grpo_model *reference, const grpo_model *policy) {
+    if (reference) memset(reference, 0, sizeof *reference);
     if (!reference || !policy || !policy->params_memory)
         return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_model_create_reference: the policy must be created");
     grpo_result r = grpo__model_allocate(reference, &policy->config);
@@ -2294,7 +2381,7 @@ GRPODEF float grpo_loss(const grpo_loss_config *config, const grpo_loss_scale *s
 }
 
 /* ---------------------------------------------------------------------------------------
-   9. Losses */
+   11. Supervised loss */
 GRPODEF float grpo_sft_loss(const float *logprobs, const float *mask, int B, int T, float *dlogprobs) {
     size_t N = (size_t)B * T;
     double count = 0.0, sum = 0.0;
@@ -2310,7 +2397,7 @@ GRPODEF float grpo_sft_loss(const float *logprobs, const float *mask, int B, int
 }
 
 /* ---------------------------------------------------------------------------------------
-   10. AdamW */
+   12. AdamW */
 GRPODEF grpo_adamw_config grpo_adamw_config_resolve(const grpo_adamw_config *config) {
     grpo_adamw_config c = *config;
     c.learning_rate = GRPO__DEFAULT(c.learning_rate, 3e-4f);
@@ -2426,7 +2513,358 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
 }
 
 /* ---------------------------------------------------------------------------------------
-   11. Checkpoints */
+   13. The GRPO step */
+static double grpo__now(void) {
+#if defined(_OPENMP)
+    return omp_get_wtime();
+#else
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
+}
+
+GRPODEF int grpo_r1_zero_prompt(const char *question, char *buffer, size_t size) {
+    return snprintf(buffer, size,
+                    "A conversation between User and Assistant. The user asks a question, and the Assistant solves it. "
+                    "The assistant first thinks about the reasoning process in the mind and then provides the user with the answer. "
+                    "The reasoning process and answer are enclosed within <think> </think> and <answer> </answer> tags, respectively, "
+                    "i.e., <think> reasoning process here </think> <answer> answer here </answer>. User: %s. Assistant:",
+                    question ? question : "");
+}
+
+GRPODEF void grpo_trainer_destroy(grpo_trainer *trainer) {
+    if (!trainer) return;
+    grpo_model_destroy(&trainer->reference);
+    grpo_adamw_destroy(&trainer->optimizer);
+    grpo_generator_destroy(&trainer->generator);
+    GRPO_FREE(trainer->memory);
+    GRPO_FREE(trainer->text);
+    memset(trainer, 0, sizeof *trainer);
+}
+
+GRPODEF grpo_result grpo_trainer_create(grpo_trainer *trainer, grpo_model *policy, const grpo_trainer_config *config) {
+    if (!trainer || !policy || !policy->params_memory || !config)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_trainer_create: a created policy and a config are required");
+    memset(trainer, 0, sizeof *trainer);
+    grpo_trainer_config c = *config;
+    const grpo_config *m = &policy->config;
+    c.prompts_per_step = GRPO__DEFAULT(c.prompts_per_step, 8);
+    c.group_size = GRPO__DEFAULT(c.group_size, 8);
+    c.max_completion_tokens = GRPO__DEFAULT(c.max_completion_tokens, m->context_length / 2 < 128 ? m->context_length / 2 : 128);
+    c.mu = GRPO__DEFAULT(c.mu, 1);
+    c.micro_batch_size = GRPO__DEFAULT(c.micro_batch_size, c.prompts_per_step * c.group_size);
+    c.max_sampling_rounds = c.dynamic_sampling ? GRPO__DEFAULT(c.max_sampling_rounds, 4) : 1;
+    c.loss = grpo_loss_config_resolve(&c.loss);
+    grpo_result r;
+    if (c.prompts_per_step < 1 || c.prompts_per_step > 1024) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.prompts_per_step = %d: expected 1 to 1024", c.prompts_per_step);
+    if (c.group_size < 1 || c.group_size > 65536) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.group_size = %d: expected 1 to 65536", c.group_size);
+    if (c.mu < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.mu = %d: expected >= 1", c.mu);
+    if (c.micro_batch_size < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.micro_batch_size = %d: expected >= 1", c.micro_batch_size);
+    if ((unsigned)c.scale_rewards > GRPO_SCALE_NONE) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.scale_rewards = %d is not a grpo_scale_rewards", (int)c.scale_rewards);
+    if (c.max_sampling_rounds < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.max_sampling_rounds = %d: expected >= 1", c.max_sampling_rounds);
+    if (!c.tokenizer || !c.tokenizer->encode || !c.tokenizer->decode) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.tokenizer is required");
+    if (c.tokenizer->vocab_size > m->vocab_size) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.tokenizer has %d tokens, the model's vocabulary %d", c.tokenizer->vocab_size, m->vocab_size);
+    if (c.n_rewards > GRPO_MAX_REWARDS) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.n_rewards = %d: at most %d", c.n_rewards, GRPO_MAX_REWARDS);
+    if ((r = grpo_reward_validate(c.rewards, c.n_rewards))) return r;
+    if ((r = grpo_loss_config_validate(&c.loss))) return r;
+    trainer->policy = policy;
+    grpo_generator_config gc = {c.prompts_per_step, c.group_size, c.max_completion_tokens};
+    if ((r = grpo_generator_create(&trainer->generator, policy, &gc))) return r;
+    if ((r = grpo_adamw_create(&trainer->optimizer, policy, &c.optimizer))) { grpo_trainer_destroy(trainer); return r; }
+    if (c.loss.beta > 0.0f && (r = grpo_model_create_reference(&trainer->reference, policy))) { grpo_trainer_destroy(trainer); return r; }
+    int S = c.prompts_per_step * c.group_size, T = m->context_length, B = c.prompts_per_step;
+    size_t ST = (size_t)S * T;
+    size_t ints = (size_t)B * T + B + 2 * ST + 4 * (size_t)S + B;
+    size_t floats = 6 * ST + 2 * (size_t)S + (size_t)S * (c.n_rewards > 0 ? c.n_rewards : 1);
+    trainer->memory = GRPO_MALLOC(ints * sizeof(int) + floats * sizeof(float));
+    trainer->text_capacity = (size_t)c.max_completion_tokens * 16 + 1;
+    trainer->text = (char *)GRPO_MALLOC(trainer->text_capacity);
+    if (!trainer->memory || !trainer->text) {
+        grpo_trainer_destroy(trainer);
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "trainer: could not allocate the step's buffers for %d sequences x %d tokens", S, T);
+    }
+    int *n = (int *)trainer->memory;
+    trainer->prompt_tokens = n; n += (size_t)B * T;
+    trainer->prompt_lengths = n; n += B;
+    trainer->tokens = n; n += ST;
+    trainer->targets = n; n += ST;
+    trainer->lengths = n; n += S;
+    trainer->completion_lengths = n; n += S;
+    trainer->truncated = n; n += S;
+    trainer->example_of_group = n; n += B;
+    n += S; /* spare */
+    float *f = (float *)n;
+    trainer->mask = f; f += ST;
+    trainer->old_logprobs = f; f += ST;
+    trainer->ref_logprobs = f; f += ST;
+    trainer->logprobs = f; f += ST;
+    trainer->dlogprobs = f; f += ST;
+    trainer->entropy = f; f += ST;
+    trainer->advantages = f; f += S;
+    trainer->rewards = f; f += S;
+    trainer->reward_values = f;
+    trainer->config = c;
+    trainer->sequences = S;
+    trainer->width = T;
+    return GRPO_SUCCESS;
+}
+
+/* Decodes one completion into trainer->text (NUL-terminated; *len bytes), growing it if needed. */
+static grpo_result grpo__decode_completion(grpo_trainer *t, const int *tokens, int n, size_t *len) {
+    const grpo_tokenizer *tok = t->config.tokenizer;
+    grpo_result r = tok->decode(tok, tokens, n, t->text, t->text_capacity, len);
+    if (r == GRPO_SUCCESS) return r;
+    if (*len + 1 <= t->text_capacity) return r; /* a real decode error */
+    char *bigger = (char *)GRPO_MALLOC(*len + 1);
+    if (!bigger) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "trainer: could not allocate %zu bytes for a completion", *len + 1);
+    GRPO_FREE(t->text);
+    t->text = bigger;
+    t->text_capacity = *len + 1;
+    return tok->decode(tok, tokens, n, t->text, t->text_capacity, len);
+}
+
+GRPODEF grpo_result grpo_trainer_step(grpo_trainer *t, const grpo_example *examples, int n_examples, grpo_metrics *metrics) {
+    if (!t || !t->memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "trainer step: the trainer is not created");
+    if (!examples || n_examples < 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "trainer step: no examples");
+    const grpo_trainer_config *c = &t->config;
+    grpo_model *policy = t->policy;
+    const grpo_tokenizer *tok = c->tokenizer;
+    int B = c->prompts_per_step, G = c->group_size, W = t->width, L_max = c->max_completion_tokens, K = c->n_rewards;
+    grpo_metrics m;
+    memset(&m, 0, sizeof m);
+    m.step = t->step;
+    double start = grpo__now(), clock0;
+
+    /* 1. Rollouts and rewards, round by round: with dynamic sampling a group whose rewards are
+       all equal is dropped and more prompts are sampled, at most max_sampling_rounds times. */
+    int kept = 0, used = 0, zero_std_groups = 0, groups_scored = 0;
+    double reward_sums[GRPO_MAX_REWARDS] = {0}, reward_counts[GRPO_MAX_REWARDS] = {0};
+    while (kept < B && used < n_examples && m.sampling_rounds < c->max_sampling_rounds) {
+        int last_round = m.sampling_rounds + 1 == c->max_sampling_rounds || used + (B - kept) >= n_examples;
+        int n = B - kept < n_examples - used ? B - kept : n_examples - used;
+        /* encode the prompts: BOS (if the tokenizer has one), then the text */
+        int widest = 1;
+        for (int i = 0; i < n; i++) {
+            const char *text = examples[used + i].prompt ? examples[used + i].prompt : "";
+            int *row = t->prompt_tokens + (size_t)i * W, count = 0, offset = tok->bos_id >= 0 ? 1 : 0;
+            if (offset) row[0] = tok->bos_id;
+            grpo_result r = tok->encode(tok, text, strlen(text), row + offset, W - offset, &count);
+            if (r || count + offset + L_max > policy->config.context_length)
+                return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "trainer step: example %d's prompt is %d tokens; with max_completion_tokens %d it does not fit context_length %d",
+                                  used + i, count + offset, L_max, policy->config.context_length);
+            t->prompt_lengths[i] = count + offset;
+            if (count + offset > widest) widest = count + offset;
+        }
+        /* prompt rows are packed with the widest prompt as their width */
+        for (int i = 1; i < n; i++) memmove(t->prompt_tokens + (size_t)i * widest, t->prompt_tokens + (size_t)i * W, (size_t)widest * sizeof(int));
+        uint64_t seeds[1024]; /* each prompt's random stream follows its example index */
+        for (int i = 0; i < n; i++) seeds[i] = (uint64_t)(used + i);
+        grpo_sampling_config sampling = c->sampling;
+        sampling.max_new_tokens = L_max;
+        sampling.tokenizer = tok;
+        sampling.seed = grpo__mix64(c->seed ^ grpo__mix64(t->step * 1000003ull + (uint64_t)m.sampling_rounds));
+        sampling.prompt_seeds = seeds;
+        const grpo_completions *out;
+        clock0 = grpo__now();
+        grpo_result r = grpo_generate(&t->generator, policy, t->prompt_tokens, t->prompt_lengths, n, widest, G, &sampling, &out);
+        m.seconds_generation += grpo__now() - clock0;
+        if (r) return r;
+        m.sampling_rounds++;
+        clock0 = grpo__now();
+        for (int i = 0; i < n; i++) {
+            int slot = kept * G;
+            for (int g = 0; g < G; g++) {
+                int s = i * G + g, length = out->lengths[s];
+                const int *completion = out->tokens + (size_t)s * out->max_new_tokens;
+                size_t bytes = 0;
+                if ((r = grpo__decode_completion(t, completion, length, &bytes))) return r;
+                float *values = t->reward_values + (size_t)(slot + g) * (K > 0 ? K : 1);
+                t->rewards[slot + g] = grpo_reward_completion(c->rewards, K, examples[used + i].prompt, t->text, bytes, length,
+                                                              examples[used + i].gold, values);
+                /* the sequence: prompt, then completion; inputs predict the next token */
+                int P = t->prompt_lengths[i], total = P + length;
+                int *row = t->tokens + (size_t)(slot + g) * W, *target = t->targets + (size_t)(slot + g) * W;
+                float *mask = t->mask + (size_t)(slot + g) * W;
+                memcpy(row, t->prompt_tokens + (size_t)i * widest, (size_t)P * sizeof(int));
+                memcpy(row + P, completion, (size_t)length * sizeof(int));
+                for (int x = 0; x < W; x++) {
+                    target[x] = x + 1 < total ? row[x + 1] : 0;
+                    mask[x] = (x >= P - 1 && x < total - 1 && !(c->mask_truncated_completions && out->truncated[s])) ? 1.0f : 0.0f;
+                }
+                for (int x = total; x < W; x++) row[x] = 0;
+                t->lengths[slot + g] = total - 1;
+                t->completion_lengths[slot + g] = length;
+                t->truncated[slot + g] = out->truncated[s];
+            }
+            /* a group whose valid rewards are all equal carries no signal */
+            int zero = 1, valid = 0;
+            float first = 0.0f;
+            for (int g = 0; g < G; g++) {
+                float v = t->rewards[slot + g];
+                if (isnan(v)) continue;
+                if (valid++ == 0) first = v;
+                else if (v != first) zero = 0;
+            }
+            groups_scored++;
+            zero_std_groups += zero;
+            for (int g = 0; g < G; g++)
+                for (int k = 0; k < K; k++) {
+                    float v = t->reward_values[(size_t)(slot + g) * K + k];
+                    if (!isnan(v)) { reward_sums[k] += v; reward_counts[k] += 1.0; }
+                }
+            if (c->dynamic_sampling && zero && !last_round) continue; /* dropped: the slot is reused */
+            t->example_of_group[kept] = used + i;
+            kept++;
+        }
+        m.seconds_rewards += grpo__now() - clock0;
+        used += n;
+    }
+    m.examples_used = used;
+    if (kept == 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "trainer step: no group could be sampled from %d examples", n_examples);
+    int S = kept * G;
+
+    /* 2. Advantages, and the metrics of the rollouts */
+    grpo_advantages(t->rewards, kept, G, c->scale_rewards, c->population_std, t->advantages);
+    double sum = 0.0, sq = 0.0, lengths = 0.0, tokens_total = 0.0;
+    int n_valid = 0;
+    m.completions_min_length = 1e30;
+    for (int s = 0; s < S; s++) {
+        if (!isnan(t->rewards[s])) { sum += t->rewards[s]; n_valid++; }
+        double len = t->completion_lengths[s];
+        lengths += len;
+        if (len < m.completions_min_length) m.completions_min_length = len;
+        if (len > m.completions_max_length) m.completions_max_length = len;
+        m.completions_clipped_ratio += t->truncated[s];
+    }
+    m.reward = n_valid ? sum / n_valid : NAN;
+    for (int s = 0; s < S; s++) if (!isnan(t->rewards[s])) sq += (t->rewards[s] - m.reward) * (t->rewards[s] - m.reward);
+    m.reward_std = n_valid > 1 ? sqrt(sq / (n_valid - 1)) : 0.0;
+    m.frac_reward_zero_std = groups_scored ? (double)zero_std_groups / groups_scored : 0.0;
+    m.completions_mean_length = lengths / S;
+    m.completions_clipped_ratio /= S;
+    m.n_rewards = K;
+    for (int k = 0; k < K; k++) {
+        m.reward_names[k] = grpo_reward_name(&c->rewards[k]);
+        m.reward_means[k] = reward_counts[k] > 0 ? reward_sums[k] / reward_counts[k] : NAN;
+    }
+    for (size_t i = 0; i < (size_t)S * W; i++) tokens_total += t->mask[i];
+    int T = 1; /* the step's width: the longest input row */
+    for (int s = 0; s < S; s++) if (t->lengths[s] > T) T = t->lengths[s];
+    int mb = c->micro_batch_size < S ? c->micro_batch_size : S, n_micro = (S + mb - 1) / mb;
+    /* rows are W wide in the buffers; forward wants (rows, T): repack to width T */
+    for (int s = 1; s < S; s++) {
+        memmove(t->tokens + (size_t)s * T, t->tokens + (size_t)s * W, (size_t)T * sizeof(int));
+        memmove(t->targets + (size_t)s * T, t->targets + (size_t)s * W, (size_t)T * sizeof(int));
+        memmove(t->mask + (size_t)s * T, t->mask + (size_t)s * W, (size_t)T * sizeof(float));
+    }
+    float temperature = c->sampling.temperature > 0.0f ? c->sampling.temperature : 1.0f;
+
+    /* 3. The reference model's log-probs, once per step */
+    grpo_result r;
+    clock0 = grpo__now();
+    if (c->loss.beta > 0.0f)
+        for (int first = 0; first < S; first += mb) {
+            int rows = S - first < mb ? S - first : mb;
+            size_t at = (size_t)first * T;
+            if ((r = grpo_model_forward(&t->reference, t->tokens + at, t->targets + at, t->lengths + first, rows, T, temperature, t->ref_logprobs + at, NULL))) return r;
+        }
+    m.seconds_reference = grpo__now() - clock0;
+
+    /* 4. mu passes of forward, loss, backward, AdamW over the same rollouts. lp_old is the
+       first pass's log-probs: the policy that sampled, before any update of this step. */
+    grpo_loss_scale scale = {S, tokens_total, n_micro, L_max};
+    grpo_loss_stats stats;
+    memset(&stats, 0, sizeof stats);
+    double loss_total = 0.0, entropy_sum = 0.0;
+    for (int pass = 0; pass < c->mu; pass++) {
+        clock0 = grpo__now();
+        grpo_model_zero_grad(policy);
+        double pass_loss = 0.0;
+        for (int first = 0; first < S; first += mb) {
+            int rows = S - first < mb ? S - first : mb;
+            size_t at = (size_t)first * T;
+            if ((r = grpo_model_forward(policy, t->tokens + at, t->targets + at, t->lengths + first, rows, T, temperature,
+                                        t->logprobs + at, pass == 0 ? t->entropy + at : NULL))) return r;
+            if (pass == 0) memcpy(t->old_logprobs + at, t->logprobs + at, (size_t)rows * T * sizeof(float));
+            float part = grpo_loss(&c->loss, &scale, t->logprobs + at, t->old_logprobs + at, c->loss.beta > 0.0f ? t->ref_logprobs + at : NULL,
+                                   t->advantages + first, t->mask + at, rows, T, t->dlogprobs + at, &stats);
+            if (!isfinite(part))
+                return grpo__fail(GRPO_ERROR_NON_FINITE, "step %llu refused: the loss of micro-batch %d is %g; weights unchanged", (unsigned long long)t->step, first / mb, (double)part);
+            pass_loss += part;
+            if ((r = grpo_model_backward(policy, t->dlogprobs + at))) return r;
+        }
+        m.seconds_policy += grpo__now() - clock0;
+        clock0 = grpo__now();
+        float norm, lr;
+        if ((r = grpo_adamw_step(&t->optimizer, policy, &norm, &lr))) return r;
+        m.seconds_optimizer += grpo__now() - clock0;
+        m.grad_norm += norm / c->mu;
+        m.learning_rate = lr;
+        loss_total += pass_loss / c->mu;
+    }
+    for (size_t i = 0; i < (size_t)S * T; i++) entropy_sum += t->mask[i] * t->entropy[i];
+    double token_passes = stats.tokens > 0.0 ? stats.tokens : 1.0;
+    m.loss = loss_total;
+    m.entropy = tokens_total > 0.0 ? entropy_sum / tokens_total : 0.0;
+    m.kl = c->loss.beta > 0.0f ? stats.kl / token_passes : NAN;
+    m.clip_ratio_low_mean = stats.low_clipped / token_passes;
+    m.clip_ratio_high_mean = stats.high_clipped / token_passes;
+    m.clip_ratio_region_mean = (stats.low_clipped + stats.high_clipped) / token_passes;
+    m.seconds_total = grpo__now() - start;
+    t->step++;
+    if (metrics) *metrics = m;
+    return GRPO_SUCCESS;
+}
+
+/* Appends to a buffer like snprintf: never writes past size, counts what it would need. */
+typedef struct { char *buffer; size_t size; int total; } grpo__text;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static void grpo__appendf(grpo__text *text, const char *format, ...) {
+    size_t at = (size_t)text->total;
+    int room = text->buffer && at < text->size;
+    va_list args;
+    va_start(args, format);
+    int n = vsnprintf(room ? text->buffer + at : NULL, room ? text->size - at : 0, format, args);
+    va_end(args);
+    if (n > 0) text->total += n;
+}
+
+/* A number as JSON: NaN and Inf have no JSON form, so they are written as null. */
+static void grpo__json_number(grpo__text *text, const char *name, double value) {
+    if (isfinite(value)) grpo__appendf(text, ", \"%s\": %.6g", name, value);
+    else grpo__appendf(text, ", \"%s\": null", name);
+}
+
+GRPODEF int grpo_metrics_json(const grpo_metrics *m, char *buffer, size_t size) {
+    grpo__text text = {buffer, size, 0};
+    if (buffer && size) buffer[0] = '\0';
+    grpo__appendf(&text, "{\"step\": %llu", (unsigned long long)m->step);
+    grpo__json_number(&text, "reward", m->reward);
+    grpo__json_number(&text, "reward_std", m->reward_std);
+    for (int k = 0; k < m->n_rewards && k < GRPO_MAX_REWARDS; k++) {
+        char name[96];
+        snprintf(name, sizeof name, "rewards/%.80s/mean", m->reward_names[k] ? m->reward_names[k] : "unnamed");
+        grpo__json_number(&text, name, m->reward_means[k]);
+    }
+    const struct { const char *name; double value; } fields[] = {
+        {"frac_reward_zero_std", m->frac_reward_zero_std}, {"completions/mean_length", m->completions_mean_length},
+        {"completions/min_length", m->completions_min_length}, {"completions/max_length", m->completions_max_length},
+        {"completions/clipped_ratio", m->completions_clipped_ratio}, {"kl", m->kl}, {"entropy", m->entropy},
+        {"clip_ratio/low_mean", m->clip_ratio_low_mean}, {"clip_ratio/high_mean", m->clip_ratio_high_mean},
+        {"clip_ratio/region_mean", m->clip_ratio_region_mean}, {"grad_norm", m->grad_norm},
+        {"learning_rate", m->learning_rate}, {"loss", m->loss}, {"seconds/generation", m->seconds_generation},
+        {"seconds/rewards", m->seconds_rewards}, {"seconds/reference_forward", m->seconds_reference},
+        {"seconds/policy_forward_backward", m->seconds_policy}, {"seconds/optimizer", m->seconds_optimizer},
+        {"seconds/total", m->seconds_total}};
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) grpo__json_number(&text, fields[i].name, fields[i].value);
+    grpo__appendf(&text, ", \"examples_used\": %d, \"sampling_rounds\": %d}", m->examples_used, m->sampling_rounds);
+    return text.total;
+}
+
+/* ---------------------------------------------------------------------------------------
+   14. Checkpoints */
 #define GRPO__CHECKPOINT_MAGIC "GRPOCKPT"
 #define GRPO__CHECKPOINT_VERSION 1u
 
