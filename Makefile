@@ -30,7 +30,7 @@ PYTHON  ?= /usr/bin/python3
 THREADS ?= 2
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-TESTS    = test_model test_checkpoint test_generate test_grpo test_torch
+TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards
 EXAMPLES = quickstart
 HEADERS  = grpo.h tests/test.h
 
@@ -63,7 +63,9 @@ bench: $(addprefix build/,$(BENCHES))
 HAVE_TORCH := $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_TORCH),yes)
   TORCH_COMMANDS = "$(PYTHON) tests/torch_reference.py --check tests/data/torch_reference.bin --out build/torch_regenerated.bin" \
-                   "build/blas/test_torch build/torch_regenerated.bin"
+                   "build/blas/test_torch build/torch_regenerated.bin" \
+                   "$(PYTHON) tests/loss_reference.py --check tests/data/loss_reference.bin --out build/loss_regenerated.bin" \
+                   "build/blas/test_loss build/loss_regenerated.bin"
 else
   TORCH_COMMANDS =
 endif
@@ -75,15 +77,36 @@ else
   BLAS_BUILDS   =
 endif
 
-test: $(BLAS_BUILDS) $(addprefix build/portable/,$(TESTS)) $(addprefix build/sanitize/,$(TESTS)) all
+# Fuzzing (tests/fuzz/): every saved crasher is replayed under ASan+UBSan with gcc (no libFuzzer
+# needed), then, where clang's libFuzzer runtime is installed, each target fuzzes for FUZZ_SECONDS.
+# Long runs: tests/fuzz/run.sh fuzz_rewards 600.
+FUZZ_TARGETS = fuzz_rewards
+FUZZ_SECONDS ?= 20
+HAVE_LIBFUZZER := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' | \
+                    clang -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1 && echo yes)
+build/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay.c grpo.h | build
+	@mkdir -p build/fuzz
+	$(CC) -std=c11 $(SANITIZE) -Wall -Wextra -Wno-unused-function -Wno-unknown-pragmas -I. tests/fuzz/replay.c $< -o $@ $(LDLIBS)
+REPLAY_COMMANDS = $(foreach t,$(FUZZ_TARGETS),"build/fuzz/replay_$(t) tests/fuzz/crashers/$(t:fuzz_%=%)-* tests/fuzz/corpus/$(t:fuzz_%=%)/*")
+ifeq ($(HAVE_LIBFUZZER),yes)
+  FUZZ_COMMANDS = $(foreach t,$(FUZZ_TARGETS),"tests/fuzz/run.sh $(t) $(FUZZ_SECONDS)")
+else
+  FUZZ_COMMANDS =
+endif
+
+test: $(BLAS_BUILDS) $(addprefix build/portable/,$(TESTS)) $(addprefix build/sanitize/,$(TESTS)) all \
+      $(addprefix build/fuzz/replay_,$(FUZZ_TARGETS))
 	@echo "setup: BLAS: $(BLAS_NAME); OMP_NUM_THREADS=$(THREADS); CC=$(CC) $(CFLAGS)"
 	@[ "$(BLAS_NAME)" != none ] || echo "skipped: the BLAS build (libopenblas-openmp-dev is not installed; .ci/run installs it)"
+	@[ "$(HAVE_LIBFUZZER)" = yes ] || echo "skipped: fuzzing ($(FUZZ_TARGETS)) for $(FUZZ_SECONDS) s each (clang -fsanitize=fuzzer does not link: apt-get install clang libclang-rt-14-dev); saved crashers are still replayed"
 	@[ "$(HAVE_TORCH)" = yes ] || echo "skipped: regenerating the PyTorch reference ($(PYTHON) cannot import torch; apt-get install python3-torch); the committed reference is still checked"
 	@OMP_NUM_THREADS=$(THREADS) ASAN_OPTIONS=detect_leaks=1 tests/run.sh \
 		$(BLAS_COMMANDS) \
 		$(addprefix build/portable/,$(TESTS)) \
 		$(addprefix build/sanitize/,$(TESTS)) \
 		$(TORCH_COMMANDS) \
+		$(REPLAY_COMMANDS) \
+		$(FUZZ_COMMANDS) \
 		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed"
 
 clean:

@@ -646,6 +646,7 @@ GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, gr
 #include <time.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
+int fileno(FILE *stream); /* POSIX; <stdio.h> hides it under -std=c11 */
 #define GRPO__HAVE_FSYNC 1
 #endif
 #ifdef _OPENMP
@@ -2058,12 +2059,14 @@ static int grpo__parse_number(const char *s, size_t start, size_t end, double *o
     size_t i = start;
     double sign = 1.0, value = 0.0;
     if (i < end && (s[i] == '+' || s[i] == '-')) { if (s[i] == '-') sign = -1.0; i++; }
-    int has_integer = i < end && s[i] != '.';
-    if (has_integer && !grpo__parse_digits(s, end, &i, &value, 1)) return 0;
+    if (i == end) return 0; /* empty, or a lone sign: not the number 0 */
+    int has_integer = s[i] != '.';
+    if (has_integer && (!grpo__parse_digits(s, end, &i, &value, 1) || !isfinite(value))) return 0;
     if (has_integer && i < end && s[i] == '/') {
         double denominator;
         i++;
-        if (!grpo__parse_digits(s, end, &i, &denominator, 1) || i != end || denominator == 0.0) return 0;
+        /* an overflowing denominator would turn the fraction into 0: not a number */
+        if (!grpo__parse_digits(s, end, &i, &denominator, 1) || i != end || denominator == 0.0 || !isfinite(denominator)) return 0;
         value /= denominator;
     } else if (i < end && s[i] == '.') {
         i++;
@@ -2071,6 +2074,7 @@ static int grpo__parse_number(const char *s, size_t start, size_t end, double *o
         size_t first = i;
         while (i < end && s[i] >= '0' && s[i] <= '9') { fraction = fraction * 10.0 + (s[i] - '0'); scale *= 10.0; i++; }
         if (!has_integer && i == first) return 0; /* a lone "." */
+        if (!isfinite(scale) || !isfinite(fraction)) return 0; /* beyond a double's digits: 1e-401 is not 0 */
         value += fraction / scale;
     }
     if (i != end || !isfinite(value)) return 0;

@@ -42,8 +42,8 @@ WORKLOAD  S sequences = S/G distinct prompts of 64 random token ids, each repeat
 
 MEASURES  tokens_per_second        = S * 64 / (prefill + decode loop)
           decode_tokens_per_second = S * 63 / decode loop
-          One full warm-up generation, then the best (highest tokens_per_second) of --repeats
-          (default 3); every reported number comes from that one best repeat.
+          One warm-up (the prefill and 7 decode steps), then the best (highest tokens_per_second)
+          of --repeats (default 3); every reported number comes from that one best repeat.
 
 FLOPs (2 per multiply-add; embeddings lookups, norms, RoPE, softmax and sampling not counted)
     per layer matmul parameters  P_l = 4*C*C (wq, wk, wv, wo) + 3*C*F (w_gate, w_up, w_down)
@@ -66,14 +66,18 @@ THREADS   torch.set_num_threads must be set explicitly (this torch starts at 1 t
           openblas_get_config(). With the OpenMP build of OpenBLAS (USE_OPENMP in that string),
           OpenBLAS follows omp_get_max_threads() of the caller, i.e. torch.set_num_threads: a
           "1 torch thread, 2 OpenBLAS threads" mix cannot exist there, so 1 and 2 are the
-          settings. OMP_WAIT_POLICY is left as found and reported.
+          settings. OMP_WAIT_POLICY is left as found and reported (passive made decode 1.8x
+          slower on config A). With 2 threads, any other busy process on the 2 cores makes
+          OpenMP's barriers wait for a descheduled thread: 10-25x slower (see other_cpu_seconds).
 
 OUTPUT    --json: exactly one JSON line on stdout:
           {"config", "sequences", "group_size", "prompt_tokens", "new_tokens", "threads",
            "tokens_per_second", "decode_tokens_per_second", "prefill_seconds", "decode_seconds",
            "torch_version", "blas", then extra fields: "decode_gflops", "prefill_gflops",
-           "omp_wait_policy", "repeats", "parameters", and without --threads "threads_tried"
-           (tokens_per_second of each setting)}.
+           "omp_wait_policy", "repeats", "parameters", "other_cpu_seconds" (CPU seconds other
+           processes used during the reported repeat: the machine is shared, > 0.5 or so means
+           a disturbed measurement), and without --threads "threads_tried" (tokens_per_second
+           of each setting)}.
           Otherwise a few lines for a human.
 """
 import argparse
@@ -94,6 +98,7 @@ NEW_TOKENS = 64
 GROUP_SIZE = {16: 4, 64: 8}
 TEMPERATURE = 1.0
 THREAD_SETTINGS = (1, 2)
+WARMUP_NEW_TOKENS = 8  # the warm-up: a full prefill and 7 decode steps (keeps a default run < 60 s)
 NORM_EPS = 1e-5
 ROPE_THETA = 10000.0
 
@@ -120,6 +125,16 @@ def flop_counts(cfg, S):
 # ------------------------------------------------------------------------------------------
 # The model, and one measurement in this process with `threads` threads. torch is imported
 # inside these functions, after measure has set the thread environment variables.
+
+def system_busy_seconds():
+    """CPU seconds all processes of the machine have run (Linux /proc/stat; nan elsewhere)."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:9]]
+        return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")    # all but idle and iowait
+    except (OSError, ValueError):
+        return float("nan")
+
 
 def build_model(config_name, max_batch):
     """The model (weights drawn from torch's current RNG) and the sampler. Import torch only
@@ -240,7 +255,11 @@ def measure(config_name, S, threads, repeats, seed):
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import ctypes
-    import torch
+    try:
+        import torch
+    except ImportError:
+        raise SystemExit("torch_generate: %s has no torch; run it with Debian's /usr/bin/python3 "
+                         "(apt-get install python3-torch)" % sys.executable)
 
     torch.set_num_threads(threads)
     torch.manual_seed(seed)
@@ -252,24 +271,26 @@ def measure(config_name, S, threads, repeats, seed):
     out_tokens = torch.zeros(S, NEW_TOKENS, dtype=torch.long)
     out_logprobs = torch.zeros(S, NEW_TOKENS)
 
-    def generate():
+    def generate(new_tokens=NEW_TOKENS):
+        busy0, own0 = system_busy_seconds(), time.process_time()
         t0 = time.perf_counter()
         token, logprob = sample(model(prompts, 0))
         out_tokens[:, 0:1] = token
         out_logprobs[:, 0:1] = logprob
         t1 = time.perf_counter()
-        for j in range(1, NEW_TOKENS):
+        for j in range(1, new_tokens):
             token, logprob = sample(model(token, PROMPT_TOKENS + j - 1))
             out_tokens[:, j:j + 1] = token
             out_logprobs[:, j:j + 1] = logprob
         t2 = time.perf_counter()
-        return t1 - t0, t2 - t1
+        other = system_busy_seconds() - busy0 - (time.process_time() - own0)
+        return t1 - t0, t2 - t1, other
 
     with torch.inference_mode():
-        generate()                                                     # warm-up
+        generate(WARMUP_NEW_TOKENS)                                    # warm-up
         runs = [generate() for _ in range(repeats)]
         assert bool(torch.isfinite(out_logprobs).all()) and bool((out_logprobs <= 0).all())
-    prefill_s, decode_s = min(runs, key=lambda r: r[0] + r[1])
+    prefill_s, decode_s, other_s = min(runs, key=lambda r: r[0] + r[1])
 
     try:
         lib = ctypes.CDLL("libopenblas.so.0")
@@ -297,6 +318,7 @@ def measure(config_name, S, threads, repeats, seed):
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
         "repeats": repeats,
         "parameters": sum(p.numel() for p in model.parameters()),
+        "other_cpu_seconds": other_s,
     }
 
 
@@ -330,6 +352,8 @@ def describe(r):
         "  %.0f new tokens/s (prefill %.3f s + decode %.3f s); decode only %.0f tokens/s, %.1f GFLOP/s; prefill %.1f GFLOP/s"
         % (r["tokens_per_second"], r["prefill_seconds"], r["decode_seconds"], r["decode_tokens_per_second"],
            r["decode_gflops"], r["prefill_gflops"]),
+        "  other processes used %.2f CPU seconds meanwhile%s"
+        % (r["other_cpu_seconds"], " (a disturbed measurement)" if r["other_cpu_seconds"] > 0.5 else ""),
     ]
     if "threads_tried" in r:
         lines.append("  threads tried (new tokens/s): %s; best: %d"
@@ -349,14 +373,14 @@ def run_all(repeats, seed):
     first = rows[0]
     print("torch %s, BLAS: %s, OMP_WAIT_POLICY %s, best of %d, %d prompt + %d new tokens"
           % (first["torch_version"], first["blas"], first["omp_wait_policy"], repeats, PROMPT_TOKENS, NEW_TOKENS))
-    print("config  S   G  threads  new tok/s  decode tok/s  prefill s  decode s  decode GFLOP/s  prefill GFLOP/s  best")
+    print("config  S   G  threads  new tok/s  decode tok/s  prefill s  decode s  decode GFLOP/s  prefill GFLOP/s  other CPU s  best")
     for r in rows:
         peers = [p for p in rows if p["config"] == r["config"] and p["sequences"] == r["sequences"]]
         best = max(peers, key=lambda p: p["tokens_per_second"]) is r
-        print("%-6s %3d %3d %8d %10.0f %13.0f %10.3f %9.3f %15.1f %16.1f  %s"
+        print("%-6s %3d %3d %8d %10.0f %13.0f %10.3f %9.3f %15.1f %16.1f %12.2f  %s"
               % (r["config"], r["sequences"], r["group_size"], r["threads"], r["tokens_per_second"],
                  r["decode_tokens_per_second"], r["prefill_seconds"], r["decode_seconds"], r["decode_gflops"],
-                 r["prefill_gflops"], "*" if best else ""))
+                 r["prefill_gflops"], r["other_cpu_seconds"], "*" if best else ""))
 
 
 def main():
