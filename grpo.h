@@ -24,6 +24,8 @@
    WHAT IS IN HERE, IN THE ORDER DATA FLOWS
      1. results and error messages      grpo_result, grpo_result_string, grpo_last_error
      2. random numbers                  grpo_rng (splitmix64: one uint64 of state)
+     2b. JSON and JSON Lines            a strict reader for config.json, tokenizer.json, safetensors
+                                        headers and JSONL datasets
      3. tokenizer interface             grpo_tokenizer, the byte-level tokenizer
      4. model configuration             grpo_config (zero means default), validation
      5. the model                       parameters in one allocation, tensor table
@@ -41,6 +43,7 @@
     13. the GRPO step                   sample, reward, advantages, mu x (forward, loss, backward,
                                         AdamW); dynamic sampling; metrics named as TRL's
     14. checkpoints                     documented binary format, written atomically
+    14b. Hugging Face models            config.json + safetensors (F32/F16/BF16, sharded) in and out
 
    DIMENSIONS, the same letters everywhere (as in SPEC.md):
      B batch of sequences, T time (tokens per sequence), N = B*T rows, C d_model,
@@ -93,7 +96,9 @@ typedef enum {
     GRPO_ERROR_IO,                /* a file could not be opened, read, written or renamed */
     GRPO_ERROR_BAD_CHECKPOINT,    /* a checkpoint file is truncated, corrupt, of another version or mismatched */
     GRPO_ERROR_NON_FINITE,        /* a NaN or Inf was found where the weights would take it in */
-    GRPO_ERROR_INVALID_STATE      /* the call does not fit the object's state (backward before forward, frozen model) */
+    GRPO_ERROR_INVALID_STATE,     /* the call does not fit the object's state (backward before forward, frozen model) */
+    GRPO_ERROR_BAD_FILE,          /* a JSON, safetensors, config or tokenizer file is malformed */
+    GRPO_ERROR_UNSUPPORTED        /* a file asks for a feature grpo.h does not implement (rope_scaling, an architecture, ...) */
 } grpo_result;
 
 GRPODEF const char *grpo_result_string(grpo_result result);
@@ -109,6 +114,86 @@ GRPODEF grpo_rng grpo_rng_seed(uint64_t seed);
 GRPODEF uint64_t grpo_rng_next(grpo_rng *rng);
 GRPODEF float grpo_rng_uniform(grpo_rng *rng); /* in [0, 1), 24 random bits */
 GRPODEF float grpo_rng_normal(grpo_rng *rng);  /* standard normal, Box-Muller */
+
+/* ---------------------------------------------------------------------------------------
+   2b. JSON and JSON Lines: a small, strict reader (RFC 8259) for Hugging Face config.json,
+   tokenizer.json and safetensors headers, and for JSONL datasets.
+
+   grpo_json_parse turns a text into a flat array of values in document order. values[0] is the
+   root; the first child of an array or object is the value right after it, and each value's
+   `next` is the index one past its subtree (its next sibling). Strings are decoded (escapes,
+   UTF-16 surrogate pairs) into one pool, each NUL-terminated; a string may also hold NUL bytes,
+   so use its length. Strict: UTF-8 is validated; no comments, trailing commas, NaN/Infinity,
+   byte-order mark or text after the value; a number beyond a double's range, a lone surrogate
+   escape and a duplicate key in one object are refused; nesting is at most GRPO_JSON_MAX_DEPTH
+   deep and a text at most GRPO_JSON_MAX_BYTES long. Errors name the source, line and column:
+   "config.json:3:17: expected ',' or '}' after an object member".
+
+       grpo_json json;
+       if (grpo_json_parse_file(&json, "config.json")) { puts(grpo_last_error()); return 1; }
+       const grpo_json_value *layers = grpo_json_get(&json, json.values, "num_hidden_layers");
+       if (layers && layers->is_integer) printf("%lld layers\n", (long long)layers->integer);
+       const grpo_json_value *array = grpo_json_get(&json, json.values, "architectures");
+       const grpo_json_value *item = grpo_json_first(&json, array);
+       for (uint32_t i = 0; array && i < array->count; i++, item = grpo_json_next(&json, item))
+           if (item->type == GRPO_JSON_STRING) puts(grpo_json_string(&json, item));
+       grpo_json_free(&json); */
+#define GRPO_JSON_MAX_DEPTH 64
+#define GRPO_JSON_MAX_BYTES ((size_t)1 << 30)
+
+typedef enum {
+    GRPO_JSON_NULL, GRPO_JSON_FALSE, GRPO_JSON_TRUE, GRPO_JSON_NUMBER, GRPO_JSON_STRING,
+    GRPO_JSON_ARRAY, GRPO_JSON_OBJECT
+} grpo_json_type;
+
+typedef struct {
+    grpo_json_type type;
+    int is_integer;          /* number written without fraction or exponent that fits int64 */
+    int is_member;           /* 1 if this value is an object member (it has a key) */
+    uint32_t next;           /* index of the next sibling: one past this value's subtree */
+    uint32_t count;          /* array: elements; object: members */
+    uint32_t key, key_length;/* object member: its name, an offset into the string pool */
+    uint32_t string, length; /* string: its decoded bytes in the string pool */
+    double number;           /* number: its value (finite) */
+    int64_t integer;         /* number with is_integer: its exact value */
+} grpo_json_value;
+
+typedef struct {
+    grpo_json_value *values; /* values[0] is the root */
+    uint32_t n_values;
+    char *strings;           /* the string pool */
+    size_t strings_size;
+} grpo_json;
+
+/* Parses len bytes of text; source names it in error messages (a file name). On failure *json
+   is left empty (safe to free). */
+GRPODEF grpo_result grpo_json_parse(grpo_json *json, const char *text, size_t len, const char *source);
+GRPODEF grpo_result grpo_json_parse_file(grpo_json *json, const char *path);
+GRPODEF void grpo_json_free(grpo_json *json);
+/* The member of object called key, or NULL (also if object is NULL or not an object). */
+GRPODEF const grpo_json_value *grpo_json_get(const grpo_json *json, const grpo_json_value *object, const char *key);
+/* The first child of an array or object (meaningful only if its count > 0), and the sibling after value. */
+GRPODEF const grpo_json_value *grpo_json_first(const grpo_json *json, const grpo_json_value *container);
+GRPODEF const grpo_json_value *grpo_json_next(const grpo_json *json, const grpo_json_value *value);
+GRPODEF const char *grpo_json_string(const grpo_json *json, const grpo_json_value *value); /* NULL if not a string */
+GRPODEF const char *grpo_json_key(const grpo_json *json, const grpo_json_value *value);    /* NULL if not a member */
+
+/* JSON Lines (one JSON value per line), e.g. a dataset of {"question": ..., "answer": ...}.
+   grpo_jsonl_next reads the next non-blank line into reader->json; at the end of the file it
+   sets *done = 1. A bad line is an error naming "path:line:column". Lines may end in "\r\n";
+   a line is at most GRPO_JSON_MAX_BYTES long. */
+typedef struct {
+    void *file;              /* FILE* */
+    const char *path;        /* the caller's string; must outlive the reader */
+    size_t line;             /* 1-based number of the line last read */
+    char *buffer;
+    size_t capacity;
+    grpo_json json;          /* the value of the line last read */
+} grpo_jsonl_reader;
+
+GRPODEF grpo_result grpo_jsonl_open(grpo_jsonl_reader *reader, const char *path);
+GRPODEF grpo_result grpo_jsonl_next(grpo_jsonl_reader *reader, int *done);
+GRPODEF void grpo_jsonl_close(grpo_jsonl_reader *reader);
 
 /* ---------------------------------------------------------------------------------------
    3. Tokenizers. An interface of two functions so that a BPE tokenizer can sit behind it
@@ -626,6 +711,86 @@ GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *mod
 GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, grpo_adamw *optimizer,
                                          grpo_checkpoint_state *state);
 
+/* ---------------------------------------------------------------------------------------
+   14b. Hugging Face models: config.json and safetensors, read and written, so that a pretrained
+   Llama or Qwen2 (Qwen2.5-0.5B, SmolLM2, TinyLlama) can be trained here and handed back.
+
+   A model directory holds config.json and either model.safetensors or the shards named by
+   model.safetensors.index.json (model-00001-of-00002.safetensors, ...). Tensors in F32, F16 and
+   BF16 are converted to float32 on load. Names map to the tensor table as transformers names them:
+     model.embed_tokens.weight                token_embedding (V, C)
+     model.layers.{l}.input_layernorm.weight  attn_norm[l] (C)
+     model.layers.{l}.self_attn.{q,k,v}_proj.{weight,bias}   wq/bq, wk/bk, wv/bv [l]
+     model.layers.{l}.self_attn.o_proj.weight wo[l]
+     model.layers.{l}.post_attention_layernorm.weight        mlp_norm[l]
+     model.layers.{l}.mlp.{gate,up,down}_proj.weight         w_gate, w_up, w_down [l]
+     model.norm.weight                        final_norm (C)
+     lm_head.weight                           lm_head (V, C), only with tie_word_embeddings false
+   Every header field, dtype, shape and offset is checked (tensors must tile the data exactly, as
+   the safetensors library requires); a tensor missing, duplicated, unknown, of the wrong shape or
+   holding a NaN/Inf is an error naming it. Features the engine does not implement (rope_scaling,
+   sliding-window attention, an attention output bias, MLP biases, activations other than SiLU, a
+   head_dim other than hidden_size / num_attention_heads) are refused with a message, never
+   silently ignored. Ignored, as transformers ignores them: rotary_emb.inv_freq buffers, and
+   lm_head.weight when the head is tied. */
+#define GRPO_SAFETENSORS_MAX_HEADER 100000000u /* bytes, the safetensors library's own limit */
+#define GRPO_SAFETENSORS_MAX_RANK 8
+
+typedef struct {
+    const char *name;        /* NUL-terminated, in the header's string pool */
+    char dtype[8];           /* as written: "F32", "F16", "BF16", "I64", ... */
+    int element_size;        /* bytes per element */
+    int rank;
+    int64_t shape[GRPO_SAFETENSORS_MAX_RANK];
+    uint64_t count;          /* elements */
+    uint64_t begin, end;     /* byte offsets in the file (past the header) */
+} grpo_safetensors_tensor;
+
+typedef struct {
+    grpo_json header;
+    grpo_safetensors_tensor *tensors;
+    int n_tensors;
+    uint64_t data_start, file_size;
+    void *file;                       /* FILE* when opened from a path */
+    const unsigned char *memory;      /* the image when parsed from memory */
+    const char *source;               /* for messages; the caller's string */
+} grpo_safetensors;
+
+/* A safetensors file in memory (size bytes), or on disk. Checks the header completely. */
+GRPODEF grpo_result grpo_safetensors_parse(grpo_safetensors *file, const void *bytes, size_t size, const char *source);
+GRPODEF grpo_result grpo_safetensors_open(grpo_safetensors *file, const char *path);
+GRPODEF void grpo_safetensors_close(grpo_safetensors *file);
+/* Index of the tensor called name, or -1. */
+GRPODEF int grpo_safetensors_find(const grpo_safetensors *file, const char *name);
+/* Reads tensor i (F32, F16 or BF16) into out as float32 (count floats); refuses NaN and Inf. */
+GRPODEF grpo_result grpo_safetensors_read(const grpo_safetensors *file, int i, float *out);
+
+typedef struct {
+    int context_length;  /* 0: config.json's max_position_embeddings. Smaller saves memory: it sizes
+                            the RoPE tables and the trainer's and generator's buffers */
+} grpo_hf_options;
+
+/* What config.json says beyond grpo_config, kept so that a save can write it back. */
+typedef struct {
+    char architecture[32];           /* "LlamaForCausalLM" or "Qwen2ForCausalLM" */
+    int max_position_embeddings;
+    int bos_token_id, eos_token_id;  /* -1 if absent (eos: the first of a list) */
+    char torch_dtype[16];            /* as written, e.g. "bfloat16"; "" if absent */
+} grpo_hf_info;
+
+/* Maps config.json (text of len bytes) to a grpo_config; info may be NULL. */
+GRPODEF grpo_result grpo_hf_config_parse(const char *text, size_t len, const char *source, const grpo_hf_options *options,
+                                         grpo_config *config, grpo_hf_info *info);
+/* Creates *model (which must not be created yet) from a model directory; options and info may be
+   NULL. On failure *model is left zeroed. */
+GRPODEF grpo_result grpo_hf_model_load(grpo_model *model, const char *directory, const grpo_hf_options *options,
+                                       grpo_hf_info *info);
+/* Writes directory/model.safetensors (float32) and directory/config.json, each to a temporary
+   file renamed into place, creating the directory if needed (POSIX). The architecture is
+   Qwen2ForCausalLM if the model has Q/K/V biases, else LlamaForCausalLM. info (may be NULL)
+   supplies max_position_embeddings and the BOS/EOS ids written to config.json. */
+GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *model, const grpo_hf_info *info);
+
 #ifdef __cplusplus
 }
 #endif
@@ -638,6 +803,9 @@ GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, gr
 #ifndef GRPO_IMPLEMENTATION_DONE
 #define GRPO_IMPLEMENTATION_DONE
 
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -646,6 +814,7 @@ GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, gr
 #include <time.h>
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
+#include <sys/stat.h>
 int fileno(FILE *stream); /* POSIX; <stdio.h> hides it under -std=c11 */
 #define GRPO__HAVE_FSYNC 1
 #endif
@@ -688,6 +857,8 @@ GRPODEF const char *grpo_result_string(grpo_result result) {
     case GRPO_ERROR_BAD_CHECKPOINT: return "bad checkpoint";
     case GRPO_ERROR_NON_FINITE: return "non-finite value";
     case GRPO_ERROR_INVALID_STATE: return "invalid state";
+    case GRPO_ERROR_BAD_FILE: return "malformed file";
+    case GRPO_ERROR_UNSUPPORTED: return "unsupported feature";
     }
     return "unknown result";
 }
@@ -752,6 +923,508 @@ GRPODEF float grpo_rng_normal(grpo_rng *rng) {
     double u1 = ((double)(grpo_rng_next(rng) >> 11) + 1.0) * (1.0 / 9007199254740992.0);
     double u2 = (double)(grpo_rng_next(rng) >> 11) * (1.0 / 9007199254740992.0);
     return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+/* ---------------------------------------------------------------------------------------
+   2b. JSON and JSON Lines */
+
+/* Reads a whole file (at most max_bytes) into a NUL-terminated buffer. */
+static grpo_result grpo__read_file(const char *path, const char *what, size_t max_bytes, char **data, size_t *len) {
+    *data = NULL;
+    *len = 0;
+    FILE *file = fopen(path, "rb");
+    if (!file) return grpo__fail(GRPO_ERROR_IO, "%s: cannot open '%s'", what, path);
+    size_t capacity = 1 << 16, used = 0, n;
+    char *buffer = (char *)GRPO_MALLOC(capacity + 1);
+    while (buffer && (n = fread(buffer + used, 1, capacity - used, file)) > 0) {
+        used += n;
+        if (used > max_bytes) {
+            GRPO_FREE(buffer);
+            fclose(file);
+            return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: '%s' is longer than %zu bytes", what, path, max_bytes);
+        }
+        if (used == capacity) {
+            char *bigger = (char *)GRPO_MALLOC(2 * capacity + 1);
+            if (bigger) memcpy(bigger, buffer, used);
+            GRPO_FREE(buffer);
+            buffer = bigger;
+            capacity *= 2;
+        }
+    }
+    int failed = ferror(file);
+    fclose(file);
+    if (!buffer) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory reading '%s'", what, path);
+    if (failed) { GRPO_FREE(buffer); return grpo__fail(GRPO_ERROR_IO, "%s: read error in '%s'", what, path); }
+    buffer[used] = '\0';
+    *data = buffer;
+    *len = used;
+    return GRPO_SUCCESS;
+}
+
+/* Decodes one UTF-8 sequence at s[0..n) into *code_point; returns its length, or 0 if it is not
+   well-formed (overlong, surrogate, above U+10FFFF, truncated), as RFC 3629 defines it. */
+static int grpo__utf8_decode(const unsigned char *s, size_t n, uint32_t *code_point) {
+    if (n == 0) return 0;
+    unsigned c = s[0];
+    if (c < 0x80) { *code_point = c; return 1; }
+    int length;
+    uint32_t cp, min;
+    if (c >= 0xC2 && c <= 0xDF) { length = 2; cp = c & 0x1F; min = 0x80; }
+    else if (c >= 0xE0 && c <= 0xEF) { length = 3; cp = c & 0x0F; min = 0x800; }
+    else if (c >= 0xF0 && c <= 0xF4) { length = 4; cp = c & 0x07; min = 0x10000; }
+    else return 0;
+    if ((size_t)length > n) return 0;
+    for (int i = 1; i < length; i++) {
+        if ((s[i] & 0xC0) != 0x80) return 0;
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
+    *code_point = cp;
+    return length;
+}
+
+static int grpo__utf8_encode(uint32_t cp, unsigned char *out) {
+    if (cp < 0x80) { out[0] = (unsigned char)cp; return 1; }
+    if (cp < 0x800) { out[0] = (unsigned char)(0xC0 | (cp >> 6)); out[1] = (unsigned char)(0x80 | (cp & 0x3F)); return 2; }
+    if (cp < 0x10000) {
+        out[0] = (unsigned char)(0xE0 | (cp >> 12)); out[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (unsigned char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (unsigned char)(0xF0 | (cp >> 18)); out[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F)); out[3] = (unsigned char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+typedef struct {
+    const unsigned char *text;
+    size_t len, at;
+    const char *source;
+    size_t first_line;            /* the line number of text[0] (JSON Lines) */
+    grpo_json *json;
+    uint32_t capacity;            /* of json->values */
+    size_t strings_used;
+    uint32_t *seen;               /* hash table for duplicate keys */
+    size_t seen_capacity;
+} grpo__json_parser;
+
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static grpo_result grpo__json_error(grpo__json_parser *p, const char *format, ...) {
+    size_t line = p->first_line, column = 1;
+    for (size_t i = 0; i < p->at && i < p->len; i++) {
+        if (p->text[i] == '\n') { line++; column = 1; }
+        else if ((p->text[i] & 0xC0) != 0x80) column++; /* columns count characters */
+    }
+    char message[384];
+    va_list args;
+    va_start(args, format);
+    vsnprintf(message, sizeof message, format, args);
+    va_end(args);
+    return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu:%zu: %s", p->source, line, column, message);
+}
+
+static void grpo__json_skip_space(grpo__json_parser *p) {
+    while (p->at < p->len) {
+        unsigned char c = p->text[p->at];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+        p->at++;
+    }
+}
+
+static grpo_result grpo__json_push(grpo__json_parser *p, grpo_json_type type, uint32_t *index) {
+    grpo_json *json = p->json;
+    if (json->n_values == p->capacity) {
+        if (p->capacity >= UINT32_MAX / 2) return grpo__json_error(p, "too many values");
+        uint32_t capacity = p->capacity ? 2 * p->capacity : 256;
+        grpo_json_value *bigger = (grpo_json_value *)GRPO_MALLOC((size_t)capacity * sizeof *bigger);
+        if (!bigger) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory for %u JSON values", p->source, capacity);
+        if (json->n_values) memcpy(bigger, json->values, (size_t)json->n_values * sizeof *bigger);
+        GRPO_FREE(json->values);
+        json->values = bigger;
+        p->capacity = capacity;
+    }
+    *index = json->n_values++;
+    grpo_json_value *v = &json->values[*index];
+    memset(v, 0, sizeof *v);
+    v->type = type;
+    v->next = json->n_values;
+    return GRPO_SUCCESS;
+}
+
+static int grpo__hex_digit(unsigned char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+static grpo_result grpo__json_hex4(grpo__json_parser *p, uint32_t *value) {
+    *value = 0;
+    for (int i = 0; i < 4; i++) {
+        int d = p->at < p->len ? grpo__hex_digit(p->text[p->at]) : -1;
+        if (d < 0) return grpo__json_error(p, "expected 4 hexadecimal digits after \\u");
+        *value = *value * 16 + (uint32_t)d;
+        p->at++;
+    }
+    return GRPO_SUCCESS;
+}
+
+/* At an opening quote: decodes the string into the pool; *offset and *length locate it. The pool
+   never grows: a decoded string plus its NUL is never longer than its quoted text. */
+static grpo_result grpo__json_string(grpo__json_parser *p, uint32_t *offset, uint32_t *length) {
+    unsigned char *out = (unsigned char *)p->json->strings + p->strings_used;
+    size_t n = 0;
+    grpo_result r;
+    p->at++; /* the quote */
+    for (;;) {
+        if (p->at >= p->len) return grpo__json_error(p, "unterminated string");
+        unsigned char c = p->text[p->at];
+        if (c == '"') { p->at++; break; }
+        if (c < 0x20) return grpo__json_error(p, "control character 0x%02x in a string (write it as an escape)", c);
+        if (c == '\\') {
+            p->at++;
+            if (p->at >= p->len) return grpo__json_error(p, "unterminated string");
+            unsigned char e = p->text[p->at++];
+            switch (e) {
+            case '"': out[n++] = '"'; break;
+            case '\\': out[n++] = '\\'; break;
+            case '/': out[n++] = '/'; break;
+            case 'b': out[n++] = '\b'; break;
+            case 'f': out[n++] = '\f'; break;
+            case 'n': out[n++] = '\n'; break;
+            case 'r': out[n++] = '\r'; break;
+            case 't': out[n++] = '\t'; break;
+            case 'u': {
+                uint32_t cp, low;
+                if ((r = grpo__json_hex4(p, &cp))) return r;
+                if (cp >= 0xDC00 && cp <= 0xDFFF) { p->at -= 6; return grpo__json_error(p, "lone low surrogate \\u%04X", cp); }
+                if (cp >= 0xD800 && cp <= 0xDBFF) {
+                    if (p->at + 2 > p->len || p->text[p->at] != '\\' || p->text[p->at + 1] != 'u') {
+                        p->at -= 6;
+                        return grpo__json_error(p, "high surrogate \\u%04X is not followed by a low surrogate", cp);
+                    }
+                    p->at += 2;
+                    if ((r = grpo__json_hex4(p, &low))) return r;
+                    if (low < 0xDC00 || low > 0xDFFF) { p->at -= 12; return grpo__json_error(p, "high surrogate \\u%04X is not followed by a low surrogate", cp); }
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+                }
+                n += (size_t)grpo__utf8_encode(cp, out + n);
+                break;
+            }
+            default: p->at--; return grpo__json_error(p, "unknown escape \\%c", e >= 0x20 && e < 0x7F ? e : '?');
+            }
+            continue;
+        }
+        if (c < 0x80) { out[n++] = c; p->at++; continue; }
+        uint32_t cp;
+        int used = grpo__utf8_decode(p->text + p->at, p->len - p->at, &cp);
+        if (!used) return grpo__json_error(p, "invalid UTF-8 in a string");
+        memcpy(out + n, p->text + p->at, (size_t)used);
+        n += (size_t)used;
+        p->at += (size_t)used;
+    }
+    out[n] = '\0';
+    *offset = (uint32_t)p->strings_used;
+    *length = (uint32_t)n;
+    p->strings_used += n + 1;
+    return GRPO_SUCCESS;
+}
+
+static grpo_result grpo__json_parse_number(grpo__json_parser *p, grpo_json_value *v) {
+    size_t start = p->at;
+    int integral = 1;
+    if (p->at < p->len && p->text[p->at] == '-') p->at++;
+    if (p->at >= p->len || p->text[p->at] < '0' || p->text[p->at] > '9') return grpo__json_error(p, "expected a digit");
+    if (p->text[p->at] == '0') {
+        p->at++;
+        if (p->at < p->len && p->text[p->at] >= '0' && p->text[p->at] <= '9') return grpo__json_error(p, "a number may not have leading zeros");
+    } else {
+        while (p->at < p->len && p->text[p->at] >= '0' && p->text[p->at] <= '9') p->at++;
+    }
+    if (p->at < p->len && p->text[p->at] == '.') {
+        integral = 0;
+        p->at++;
+        if (p->at >= p->len || p->text[p->at] < '0' || p->text[p->at] > '9') return grpo__json_error(p, "expected a digit after the decimal point");
+        while (p->at < p->len && p->text[p->at] >= '0' && p->text[p->at] <= '9') p->at++;
+    }
+    if (p->at < p->len && (p->text[p->at] == 'e' || p->text[p->at] == 'E')) {
+        integral = 0;
+        p->at++;
+        if (p->at < p->len && (p->text[p->at] == '+' || p->text[p->at] == '-')) p->at++;
+        if (p->at >= p->len || p->text[p->at] < '0' || p->text[p->at] > '9') return grpo__json_error(p, "expected a digit in the exponent");
+        while (p->at < p->len && p->text[p->at] >= '0' && p->text[p->at] <= '9') p->at++;
+    }
+    size_t n = p->at - start;
+    const unsigned char *s = p->text + start;
+    if (integral) { /* exact, when it fits */
+        int negative = s[0] == '-';
+        uint64_t magnitude = 0, limit = negative ? (uint64_t)INT64_MAX + 1u : (uint64_t)INT64_MAX;
+        int fits = 1;
+        for (size_t i = (size_t)negative; i < n && fits; i++) {
+            uint64_t d = (uint64_t)(s[i] - '0');
+            if (magnitude > (limit - d) / 10) fits = 0;
+            else magnitude = magnitude * 10 + d;
+        }
+        if (fits) {
+            v->is_integer = 1;
+            v->integer = negative ? (magnitude == (uint64_t)INT64_MAX + 1u ? INT64_MIN : -(int64_t)magnitude) : (int64_t)magnitude;
+        }
+    }
+    /* strtod reads the C locale's decimal point; swap in the current one */
+    char local[64], *copy = n < sizeof local ? local : (char *)GRPO_MALLOC(n + 1);
+    if (!copy) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", p->source);
+    char point = localeconv()->decimal_point[0];
+    for (size_t i = 0; i < n; i++) copy[i] = s[i] == '.' ? point : (char)s[i];
+    copy[n] = '\0';
+    v->number = strtod(copy, NULL);
+    if (copy != local) GRPO_FREE(copy);
+    if (!isfinite(v->number)) { p->at = start; return grpo__json_error(p, "number %.*s is beyond the range of a double", (int)(n < 40 ? n : 40), (const char *)s); }
+    return GRPO_SUCCESS;
+}
+
+static uint32_t grpo__hash_bytes(const void *data, size_t n) {
+    const unsigned char *s = (const unsigned char *)data;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < n; i++) h = (h ^ s[i]) * 16777619u;
+    return h;
+}
+
+/* Refuses an object with two members of the same name: O(members) with a hash table. */
+static grpo_result grpo__json_check_keys(grpo__json_parser *p, uint32_t object, size_t object_at) {
+    const grpo_json *json = p->json;
+    uint32_t count = json->values[object].count;
+    if (count < 2) return GRPO_SUCCESS;
+    size_t size = 4;
+    while (size < 2 * (size_t)count) size *= 2;
+    if (size > p->seen_capacity) {
+        GRPO_FREE(p->seen);
+        p->seen = (uint32_t *)GRPO_MALLOC(size * sizeof(uint32_t));
+        p->seen_capacity = p->seen ? size : 0;
+        if (!p->seen) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", p->source);
+    }
+    memset(p->seen, 0, size * sizeof(uint32_t));
+    uint32_t member = object + 1;
+    for (uint32_t i = 0; i < count; i++, member = json->values[member].next) {
+        const grpo_json_value *v = &json->values[member];
+        const char *key = json->strings + v->key;
+        size_t slot = grpo__hash_bytes(key, v->key_length) & (size - 1);
+        while (p->seen[slot]) {
+            const grpo_json_value *other = &json->values[p->seen[slot] - 1];
+            if (other->key_length == v->key_length && memcmp(json->strings + other->key, key, v->key_length) == 0) {
+                p->at = object_at;
+                return grpo__json_error(p, "duplicate key \"%.*s\" in this object", (int)(v->key_length < 64 ? v->key_length : 64), key);
+            }
+            slot = (slot + 1) & (size - 1);
+        }
+        p->seen[slot] = member + 1;
+    }
+    return GRPO_SUCCESS;
+}
+
+static grpo_result grpo__json_value(grpo__json_parser *p, int depth, uint32_t *index) {
+    grpo_result r;
+    grpo__json_skip_space(p);
+    if (p->at >= p->len) return grpo__json_error(p, "unexpected end of input; expected a value");
+    unsigned char c = p->text[p->at];
+    if (c == '{' || c == '[') {
+        if (depth >= GRPO_JSON_MAX_DEPTH) return grpo__json_error(p, "nested deeper than %d levels", GRPO_JSON_MAX_DEPTH);
+        int object = c == '{';
+        size_t opened = p->at;
+        uint32_t self, count = 0;
+        if ((r = grpo__json_push(p, object ? GRPO_JSON_OBJECT : GRPO_JSON_ARRAY, &self))) return r;
+        p->at++;
+        grpo__json_skip_space(p);
+        if (p->at < p->len && p->text[p->at] == (object ? '}' : ']')) {
+            p->at++;
+        } else {
+            for (;;) {
+                uint32_t key = 0, key_length = 0, child;
+                if (object) {
+                    grpo__json_skip_space(p);
+                    if (p->at >= p->len || p->text[p->at] != '"') return grpo__json_error(p, "expected a string (a member name)");
+                    if ((r = grpo__json_string(p, &key, &key_length))) return r;
+                    grpo__json_skip_space(p);
+                    if (p->at >= p->len || p->text[p->at] != ':') return grpo__json_error(p, "expected ':' after a member name");
+                    p->at++;
+                }
+                if ((r = grpo__json_value(p, depth + 1, &child))) return r;
+                if (object) {
+                    grpo_json_value *v = &p->json->values[child];
+                    v->is_member = 1;
+                    v->key = key;
+                    v->key_length = key_length;
+                }
+                count++;
+                grpo__json_skip_space(p);
+                if (p->at < p->len && p->text[p->at] == ',') { p->at++; continue; }
+                if (p->at < p->len && p->text[p->at] == (object ? '}' : ']')) { p->at++; break; }
+                return grpo__json_error(p, object ? "expected ',' or '}' after an object member" : "expected ',' or ']' after an array element");
+            }
+        }
+        grpo_json_value *v = &p->json->values[self];
+        v->count = count;
+        v->next = p->json->n_values;
+        *index = self;
+        return object ? grpo__json_check_keys(p, self, opened) : GRPO_SUCCESS;
+    }
+    if (c == '"') {
+        uint32_t offset, length;
+        if ((r = grpo__json_string(p, &offset, &length))) return r;
+        if ((r = grpo__json_push(p, GRPO_JSON_STRING, index))) return r;
+        p->json->values[*index].string = offset;
+        p->json->values[*index].length = length;
+        return GRPO_SUCCESS;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+        grpo_json_value number;
+        memset(&number, 0, sizeof number);
+        if ((r = grpo__json_parse_number(p, &number))) return r;
+        if ((r = grpo__json_push(p, GRPO_JSON_NUMBER, index))) return r;
+        grpo_json_value *v = &p->json->values[*index];
+        v->number = number.number;
+        v->is_integer = number.is_integer;
+        v->integer = number.integer;
+        return GRPO_SUCCESS;
+    }
+    static const char *words[3] = {"null", "false", "true"};
+    static const grpo_json_type types[3] = {GRPO_JSON_NULL, GRPO_JSON_FALSE, GRPO_JSON_TRUE};
+    for (int i = 0; i < 3; i++) {
+        size_t n = strlen(words[i]);
+        if (p->len - p->at >= n && memcmp(p->text + p->at, words[i], n) == 0) {
+            p->at += n;
+            return grpo__json_push(p, types[i], index);
+        }
+    }
+    if (c >= 0x20 && c < 0x7F) return grpo__json_error(p, "unexpected character '%c'; expected a value", c);
+    return grpo__json_error(p, "unexpected byte 0x%02x; expected a value", c);
+}
+
+static grpo_result grpo__json_parse(grpo_json *json, const char *text, size_t len, const char *source, size_t first_line) {
+    if (!json) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_json_parse: json is NULL");
+    memset(json, 0, sizeof *json);
+    if (!source) source = "JSON";
+    if (!text && len > 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: text is NULL", source);
+    if (len > GRPO_JSON_MAX_BYTES) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: %zu bytes is longer than the %zu a JSON text may have", source, len, GRPO_JSON_MAX_BYTES);
+    grpo__json_parser p;
+    memset(&p, 0, sizeof p);
+    p.text = (const unsigned char *)text;
+    p.len = len;
+    p.source = source;
+    p.first_line = first_line;
+    p.json = json;
+    json->strings = (char *)GRPO_MALLOC(len + 1);
+    if (!json->strings) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", source);
+    uint32_t root;
+    grpo_result r = grpo__json_value(&p, 0, &root);
+    if (!r) {
+        grpo__json_skip_space(&p);
+        if (p.at < p.len) r = grpo__json_error(&p, "unexpected text after the JSON value");
+    }
+    GRPO_FREE(p.seen);
+    if (r) { grpo_json_free(json); return r; }
+    json->strings_size = p.strings_used;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_json_parse(grpo_json *json, const char *text, size_t len, const char *source) {
+    return grpo__json_parse(json, text, len, source, 1);
+}
+
+GRPODEF grpo_result grpo_json_parse_file(grpo_json *json, const char *path) {
+    if (json) memset(json, 0, sizeof *json);
+    if (!path) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_json_parse_file: path is NULL");
+    char *text;
+    size_t len;
+    grpo_result r = grpo__read_file(path, "JSON", GRPO_JSON_MAX_BYTES, &text, &len);
+    if (r) return r;
+    r = grpo_json_parse(json, text, len, path);
+    GRPO_FREE(text);
+    return r;
+}
+
+GRPODEF void grpo_json_free(grpo_json *json) {
+    if (!json) return;
+    GRPO_FREE(json->values);
+    GRPO_FREE(json->strings);
+    memset(json, 0, sizeof *json);
+}
+
+GRPODEF const grpo_json_value *grpo_json_get(const grpo_json *json, const grpo_json_value *object, const char *key) {
+    if (!json || !object || object->type != GRPO_JSON_OBJECT || !key) return NULL;
+    size_t n = strlen(key);
+    const grpo_json_value *member = object + 1;
+    for (uint32_t i = 0; i < object->count; i++, member = json->values + member->next)
+        if (member->key_length == n && memcmp(json->strings + member->key, key, n) == 0) return member;
+    return NULL;
+}
+
+GRPODEF const grpo_json_value *grpo_json_first(const grpo_json *json, const grpo_json_value *container) {
+    (void)json;
+    return container ? container + 1 : NULL;
+}
+
+GRPODEF const grpo_json_value *grpo_json_next(const grpo_json *json, const grpo_json_value *value) {
+    return json->values + value->next;
+}
+
+GRPODEF const char *grpo_json_string(const grpo_json *json, const grpo_json_value *value) {
+    return value && value->type == GRPO_JSON_STRING ? json->strings + value->string : NULL;
+}
+
+GRPODEF const char *grpo_json_key(const grpo_json *json, const grpo_json_value *value) {
+    return value && value->is_member ? json->strings + value->key : NULL;
+}
+
+GRPODEF grpo_result grpo_jsonl_open(grpo_jsonl_reader *reader, const char *path) {
+    if (!reader || !path) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_jsonl_open: reader and path are required");
+    memset(reader, 0, sizeof *reader);
+    reader->file = fopen(path, "rb");
+    if (!reader->file) return grpo__fail(GRPO_ERROR_IO, "cannot open '%s'", path);
+    reader->path = path;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_jsonl_next(grpo_jsonl_reader *reader, int *done) {
+    if (!reader || !reader->file || !done) return grpo__fail(GRPO_ERROR_INVALID_STATE, "grpo_jsonl_next: the reader is not open");
+    *done = 0;
+    grpo_json_free(&reader->json);
+    FILE *file = (FILE *)reader->file;
+    for (;;) {
+        size_t n = 0;
+        int c = EOF;
+        while ((c = fgetc(file)) != EOF && c != '\n') {
+            if (n + 1 >= reader->capacity) {
+                if (reader->capacity > GRPO_JSON_MAX_BYTES)
+                    return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: the line is longer than %zu bytes", reader->path, reader->line + 1, GRPO_JSON_MAX_BYTES);
+                size_t capacity = reader->capacity ? 2 * reader->capacity : 4096;
+                char *bigger = (char *)GRPO_MALLOC(capacity);
+                if (!bigger) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s:%zu: out of memory for the line", reader->path, reader->line + 1);
+                if (n) memcpy(bigger, reader->buffer, n);
+                GRPO_FREE(reader->buffer);
+                reader->buffer = bigger;
+                reader->capacity = capacity;
+            }
+            reader->buffer[n++] = (char)c;
+        }
+        if (ferror(file)) return grpo__fail(GRPO_ERROR_IO, "%s:%zu: read error", reader->path, reader->line + 1);
+        if (c == EOF && n == 0) { *done = 1; return GRPO_SUCCESS; }
+        reader->line++;
+        if (n > 0 && reader->buffer[n - 1] == '\r') n--;
+        size_t blank = 0;
+        while (blank < n && (reader->buffer[blank] == ' ' || reader->buffer[blank] == '\t' || reader->buffer[blank] == '\r')) blank++;
+        if (blank == n) { if (c == EOF) { *done = 1; return GRPO_SUCCESS; } continue; }
+        return grpo__json_parse(&reader->json, reader->buffer, n, reader->path, reader->line);
+    }
+}
+
+GRPODEF void grpo_jsonl_close(grpo_jsonl_reader *reader) {
+    if (!reader) return;
+    if (reader->file) fclose((FILE *)reader->file);
+    GRPO_FREE(reader->buffer);
+    grpo_json_free(&reader->json);
+    memset(reader, 0, sizeof *reader);
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -3114,6 +3787,745 @@ GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, gr
     grpo_result e = grpo__checkpoint_load_open(&r, model, optimizer, state);
     fclose(r.file);
     return e;
+}
+
+/* ---------------------------------------------------------------------------------------
+   14b. Hugging Face models: safetensors, config.json */
+
+/* Seeks to an absolute offset; long is 32 bits on some platforms, hence the Windows call. */
+static int grpo__seek(FILE *file, uint64_t offset) {
+#if defined(_MSC_VER)
+    return _fseeki64(file, (__int64)offset, SEEK_SET) == 0;
+#else
+    if (offset > (uint64_t)LONG_MAX) return 0;
+    return fseek(file, (long)offset, SEEK_SET) == 0;
+#endif
+}
+
+static uint64_t grpo__read_u64_le(const unsigned char *b) {
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--) v = (v << 8) | b[i];
+    return v;
+}
+
+static float grpo__half_to_float(uint16_t h) {
+    uint32_t sign = (uint32_t)(h >> 15) << 31, exponent = (h >> 10) & 0x1F, mantissa = h & 0x3FF, bits;
+    if (exponent == 0) {
+        if (mantissa == 0) bits = sign;
+        else { /* subnormal: normalise it */
+            int shift = 0;
+            while (!(mantissa & 0x400)) { mantissa <<= 1; shift++; }
+            mantissa &= 0x3FF;
+            bits = sign | ((uint32_t)(127 - 15 + 1 - shift) << 23) | (mantissa << 13);
+        }
+    } else if (exponent == 31) {
+        bits = sign | 0x7F800000u | (mantissa << 13);
+    } else {
+        bits = sign | ((exponent + 127 - 15) << 23) | (mantissa << 13);
+    }
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+static int grpo__tensor_order(const void *a, const void *b) {
+    const grpo_safetensors_tensor *x = *(const grpo_safetensors_tensor *const *)a, *y = *(const grpo_safetensors_tensor *const *)b;
+    if (x->begin != y->begin) return x->begin < y->begin ? -1 : 1;
+    if (x->end != y->end) return x->end < y->end ? -1 : 1;
+    return 0;
+}
+
+/* Reads a JSON integer in [0, 2^63) from v; field names it. */
+static grpo_result grpo__json_uint(const grpo_json_value *v, const char *source, const char *field, uint64_t *out) {
+    if (!v || v->type != GRPO_JSON_NUMBER || !v->is_integer || v->integer < 0)
+        return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: %s: expected a non-negative integer", source, field);
+    *out = (uint64_t)v->integer;
+    return GRPO_SUCCESS;
+}
+
+/* Checks the JSON header (header_len bytes) of a file of file_size bytes. */
+static grpo_result grpo__safetensors_header(grpo_safetensors *st, const char *text, size_t header_len, uint64_t file_size) {
+    const char *source = st->source;
+    grpo_result r = grpo_json_parse(&st->header, text, header_len, source);
+    if (r) return r;
+    const grpo_json *json = &st->header;
+    const grpo_json_value *root = json->values;
+    if (root->type != GRPO_JSON_OBJECT) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: the header is not a JSON object", source);
+    st->data_start = 8 + (uint64_t)header_len;
+    st->file_size = file_size;
+    uint64_t data_size = file_size - st->data_start;
+    st->tensors = (grpo_safetensors_tensor *)GRPO_MALLOC((root->count ? root->count : 1) * sizeof(grpo_safetensors_tensor));
+    grpo_safetensors_tensor **order = (grpo_safetensors_tensor **)GRPO_MALLOC((root->count ? root->count : 1) * sizeof(void *));
+    if (!st->tensors || !order) { GRPO_FREE(order); return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", source); }
+    static const struct { const char *name; int size; } dtypes[] = {
+        {"F64", 8}, {"F32", 4}, {"F16", 2}, {"BF16", 2}, {"I64", 8}, {"I32", 4}, {"I16", 2}, {"I8", 1},
+        {"U64", 8}, {"U32", 4}, {"U16", 2}, {"U8", 1}, {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+    const grpo_json_value *member = grpo_json_first(json, root);
+    char field[160];
+    for (uint32_t i = 0; i < root->count; i++, member = grpo_json_next(json, member)) {
+        const char *name = grpo_json_key(json, member);
+        if (member->key_length != strlen(name)) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: a tensor name holds a NUL byte", source); goto done; }
+        if (strcmp(name, "__metadata__") == 0) {
+            if (member->type != GRPO_JSON_OBJECT) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: __metadata__ is not an object", source); goto done; }
+            const grpo_json_value *m = grpo_json_first(json, member);
+            for (uint32_t k = 0; k < member->count; k++, m = grpo_json_next(json, m))
+                if (m->type != GRPO_JSON_STRING) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: __metadata__.%.64s is not a string", source, grpo_json_key(json, m)); goto done; }
+            continue;
+        }
+        grpo_safetensors_tensor *t = &st->tensors[st->n_tensors];
+        memset(t, 0, sizeof *t);
+        t->name = name;
+        if (member->type != GRPO_JSON_OBJECT) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s' is not an object", source, name); goto done; }
+        const grpo_json_value *dtype = grpo_json_get(json, member, "dtype"), *shape = grpo_json_get(json, member, "shape");
+        const grpo_json_value *offsets = grpo_json_get(json, member, "data_offsets");
+        if (member->count != 3 || !dtype || !shape || !offsets) {
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s' must have exactly the fields dtype, shape and data_offsets", source, name);
+            goto done;
+        }
+        const char *dtype_name = grpo_json_string(json, dtype);
+        for (size_t d = 0; dtype_name && d < sizeof dtypes / sizeof dtypes[0]; d++)
+            if (strcmp(dtype_name, dtypes[d].name) == 0) { strcpy(t->dtype, dtypes[d].name); t->element_size = dtypes[d].size; }
+        if (!t->element_size) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s': unknown dtype %s%.16s%s", source, name, dtype_name ? "\"" : "", dtype_name ? dtype_name : "(not a string)", dtype_name ? "\"" : ""); goto done; }
+        if (shape->type != GRPO_JSON_ARRAY || shape->count > GRPO_SAFETENSORS_MAX_RANK) {
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s': shape must be an array of at most %d integers", source, name, GRPO_SAFETENSORS_MAX_RANK);
+            goto done;
+        }
+        t->rank = (int)shape->count;
+        uint64_t count = 1;
+        const grpo_json_value *dim = grpo_json_first(json, shape);
+        for (int d = 0; d < t->rank; d++, dim = grpo_json_next(json, dim)) {
+            uint64_t n;
+            snprintf(field, sizeof field, "tensor '%.100s': shape[%d]", name, d);
+            if ((r = grpo__json_uint(dim, source, field, &n))) goto done;
+            if (n != 0 && count > UINT64_MAX / n) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s': its element count overflows", source, name); goto done; }
+            count *= n;
+            t->shape[d] = (int64_t)n;
+        }
+        t->count = count;
+        if (offsets->type != GRPO_JSON_ARRAY || offsets->count != 2) {
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s': data_offsets must be [begin, end]", source, name);
+            goto done;
+        }
+        const grpo_json_value *first = grpo_json_first(json, offsets);
+        snprintf(field, sizeof field, "tensor '%.100s': data_offsets", name);
+        if ((r = grpo__json_uint(first, source, field, &t->begin)) || (r = grpo__json_uint(grpo_json_next(json, first), source, field, &t->end))) goto done;
+        if (t->begin > t->end || t->end > data_size) {
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s': data_offsets [%llu, %llu] are not within the %llu data bytes", source, name,
+                           (unsigned long long)t->begin, (unsigned long long)t->end, (unsigned long long)data_size);
+            goto done;
+        }
+        if (count > UINT64_MAX / (uint64_t)t->element_size || t->end - t->begin != count * (uint64_t)t->element_size) {
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s': %llu bytes between its offsets, but its shape and dtype %s need %llu",
+                           source, name, (unsigned long long)(t->end - t->begin), t->dtype, (unsigned long long)count * (unsigned long long)t->element_size);
+            goto done;
+        }
+        t->begin += st->data_start;
+        t->end += st->data_start;
+        order[st->n_tensors] = t;
+        st->n_tensors++;
+    }
+    /* the tensors must tile the data exactly: no gap, no overlap, nothing after the last */
+    qsort(order, (size_t)st->n_tensors, sizeof *order, grpo__tensor_order);
+    uint64_t expected = st->data_start;
+    for (int i = 0; i < st->n_tensors; i++) {
+        if (order[i]->begin != expected) {
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s' starts at data byte %llu, but the previous tensor ends at %llu (%s)", source, order[i]->name,
+                           (unsigned long long)(order[i]->begin - st->data_start), (unsigned long long)(expected - st->data_start),
+                           order[i]->begin < expected ? "they overlap" : "a gap");
+            goto done;
+        }
+        expected = order[i]->end;
+    }
+    if (expected != file_size)
+        r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: the tensors cover %llu data bytes, the file has %llu", source,
+                       (unsigned long long)(expected - st->data_start), (unsigned long long)data_size);
+done:
+    GRPO_FREE(order);
+    return r;
+}
+
+/* Checks the 8-byte header length against the file size. */
+static grpo_result grpo__safetensors_length(const unsigned char *prefix, uint64_t file_size, const char *source, size_t *header_len) {
+    if (file_size < 8) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: %llu bytes is too short for a safetensors file (8-byte header length first)", source, (unsigned long long)file_size);
+    uint64_t n = grpo__read_u64_le(prefix);
+    if (n > GRPO_SAFETENSORS_MAX_HEADER) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: header length %llu is over the %u bytes allowed", source, (unsigned long long)n, GRPO_SAFETENSORS_MAX_HEADER);
+    if (n > file_size - 8) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: header length %llu runs past the end of the %llu-byte file", source, (unsigned long long)n, (unsigned long long)file_size);
+    if (n < 2) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: header length %llu is too short for a JSON object", source, (unsigned long long)n);
+    *header_len = (size_t)n;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_safetensors_parse(grpo_safetensors *st, const void *bytes, size_t size, const char *source) {
+    if (!st) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_safetensors_parse: file is NULL");
+    memset(st, 0, sizeof *st);
+    st->source = source ? source : "safetensors";
+    if (!bytes && size) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: bytes is NULL", st->source);
+    size_t header_len;
+    grpo_result r = grpo__safetensors_length((const unsigned char *)bytes, size, st->source, &header_len);
+    if (!r) r = grpo__safetensors_header(st, (const char *)bytes + 8, header_len, size);
+    if (r) { grpo_safetensors_close(st); return r; }
+    st->memory = (const unsigned char *)bytes;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_safetensors_open(grpo_safetensors *st, const char *path) {
+    if (!st || !path) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_safetensors_open: file and path are required");
+    memset(st, 0, sizeof *st);
+    st->source = path;
+    FILE *file = fopen(path, "rb");
+    if (!file) return grpo__fail(GRPO_ERROR_IO, "cannot open '%s'", path);
+    st->file = file;
+    unsigned char prefix[8] = {0};
+    uint64_t size = 0;
+    grpo_result r = GRPO_SUCCESS;
+#if defined(_MSC_VER)
+    if (_fseeki64(file, 0, SEEK_END) != 0 || (size = (uint64_t)_ftelli64(file)) == (uint64_t)-1) r = grpo__fail(GRPO_ERROR_IO, "cannot size '%s'", path);
+#else
+    long end;
+    if (fseek(file, 0, SEEK_END) != 0 || (end = ftell(file)) < 0) r = grpo__fail(GRPO_ERROR_IO, "cannot size '%s'", path);
+    else size = (uint64_t)end;
+#endif
+    size_t header_len = 0;
+    char *header = NULL;
+    if (!r && (!grpo__seek(file, 0) || fread(prefix, 1, size < 8 ? (size_t)size : 8, file) != (size < 8 ? (size_t)size : 8)))
+        r = grpo__fail(GRPO_ERROR_IO, "read error in '%s'", path);
+    if (!r) r = grpo__safetensors_length(prefix, size, path, &header_len);
+    if (!r && !(header = (char *)GRPO_MALLOC(header_len))) r = grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory for the header", path);
+    if (!r && fread(header, 1, header_len, file) != header_len) r = grpo__fail(GRPO_ERROR_IO, "read error in '%s'", path);
+    if (!r) r = grpo__safetensors_header(st, header, header_len, size);
+    GRPO_FREE(header);
+    if (r) grpo_safetensors_close(st);
+    return r;
+}
+
+GRPODEF void grpo_safetensors_close(grpo_safetensors *st) {
+    if (!st) return;
+    if (st->file) fclose((FILE *)st->file);
+    grpo_json_free(&st->header);
+    GRPO_FREE(st->tensors);
+    memset(st, 0, sizeof *st);
+}
+
+GRPODEF int grpo_safetensors_find(const grpo_safetensors *st, const char *name) {
+    for (int i = 0; st && name && i < st->n_tensors; i++)
+        if (strcmp(st->tensors[i].name, name) == 0) return i;
+    return -1;
+}
+
+GRPODEF grpo_result grpo_safetensors_read(const grpo_safetensors *st, int i, float *out) {
+    if (!st || i < 0 || i >= st->n_tensors || !out) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_safetensors_read: bad arguments");
+    if (!grpo__little_endian()) return grpo__fail(GRPO_ERROR_IO, "%s: safetensors is little-endian and this machine is not", st->source);
+    const grpo_safetensors_tensor *t = &st->tensors[i];
+    int f32 = strcmp(t->dtype, "F32") == 0, f16 = strcmp(t->dtype, "F16") == 0, bf16 = strcmp(t->dtype, "BF16") == 0;
+    if (!f32 && !f16 && !bf16)
+        return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: tensor '%.100s' has dtype %s; grpo.h reads F32, F16 and BF16", st->source, t->name, t->dtype);
+    FILE *file = (FILE *)st->file;
+    if (file && !grpo__seek(file, t->begin)) return grpo__fail(GRPO_ERROR_IO, "%s: cannot seek to tensor '%.100s'", st->source, t->name);
+    unsigned char buffer[1 << 16];
+    size_t done = 0, count = (size_t)t->count;
+    while (done < count) {
+        size_t n = (sizeof buffer) / (size_t)t->element_size;
+        if (n > count - done) n = count - done;
+        const unsigned char *bytes = st->memory ? st->memory + t->begin + done * (size_t)t->element_size : buffer;
+        if (file && fread(buffer, (size_t)t->element_size, n, file) != n)
+            return grpo__fail(GRPO_ERROR_IO, "%s: read error in tensor '%.100s'", st->source, t->name);
+        float *o = out + done;
+        if (f32) memcpy(o, bytes, n * 4);
+        else if (bf16) for (size_t j = 0; j < n; j++) { uint32_t bits = (uint32_t)(bytes[2 * j] | (bytes[2 * j + 1] << 8)) << 16; memcpy(&o[j], &bits, 4); }
+        else for (size_t j = 0; j < n; j++) o[j] = grpo__half_to_float((uint16_t)(bytes[2 * j] | (bytes[2 * j + 1] << 8)));
+        for (size_t j = 0; j < n; j++)
+            if (!isfinite(o[j]))
+                return grpo__fail(GRPO_ERROR_NON_FINITE, "%s: tensor '%.100s' element %zu is %g", st->source, t->name, done + j, (double)o[j]);
+        done += n;
+    }
+    return GRPO_SUCCESS;
+}
+
+/* ---- config.json */
+
+static grpo_result grpo__hf_int(const grpo_json *json, const char *source, const char *key, int required, int fallback, int *out) {
+    const grpo_json_value *v = grpo_json_get(json, json->values, key);
+    if (!v || v->type == GRPO_JSON_NULL) {
+        if (required) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"%s\" is missing", source, key);
+        *out = fallback;
+        return GRPO_SUCCESS;
+    }
+    if (v->type != GRPO_JSON_NUMBER || !v->is_integer || v->integer < 1 || v->integer > GRPO__MAX_DIMENSION)
+        return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"%s\" must be an integer from 1 to %d", source, key, GRPO__MAX_DIMENSION);
+    *out = (int)v->integer;
+    return GRPO_SUCCESS;
+}
+
+static grpo_result grpo__hf_float(const grpo_json *json, const char *source, const char *key, double fallback, double *out) {
+    const grpo_json_value *v = grpo_json_get(json, json->values, key);
+    if (!v || v->type == GRPO_JSON_NULL) { *out = fallback; return GRPO_SUCCESS; }
+    if (v->type != GRPO_JSON_NUMBER) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"%s\" must be a number", source, key);
+    *out = v->number;
+    return GRPO_SUCCESS;
+}
+
+/* -1: absent or null; otherwise 0/1 (JSON false/true); -2: not a boolean */
+static int grpo__hf_bool(const grpo_json *json, const char *key) {
+    const grpo_json_value *v = grpo_json_get(json, json->values, key);
+    if (!v || v->type == GRPO_JSON_NULL) return -1;
+    return v->type == GRPO_JSON_TRUE ? 1 : v->type == GRPO_JSON_FALSE ? 0 : -2;
+}
+
+static int grpo__hf_token_id(const grpo_json *json, const char *key) {
+    const grpo_json_value *v = grpo_json_get(json, json->values, key);
+    if (v && v->type == GRPO_JSON_ARRAY && v->count > 0) v = grpo_json_first(json, v);
+    if (v && v->type == GRPO_JSON_NUMBER && v->is_integer && v->integer >= 0 && v->integer < GRPO__MAX_DIMENSION) return (int)v->integer;
+    return -1;
+}
+
+GRPODEF grpo_result grpo_hf_config_parse(const char *text, size_t len, const char *source, const grpo_hf_options *options,
+                                         grpo_config *config, grpo_hf_info *info) {
+    if (!config) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_hf_config_parse: config is NULL");
+    if (!source) source = "config.json";
+    grpo_json json;
+    grpo_result r = grpo_json_parse(&json, text, len, source);
+    if (r) return r;
+    grpo_hf_info found;
+    memset(&found, 0, sizeof found);
+    grpo_config c;
+    memset(&c, 0, sizeof c);
+    const grpo_json_value *root = json.values, *v;
+    int qwen2 = 0, flag;
+    double eps, theta;
+    if (root->type != GRPO_JSON_OBJECT) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: expected a JSON object", source); goto done; }
+    /* the architecture: architectures[0] if given, else model_type */
+    v = grpo_json_get(&json, root, "architectures");
+    const char *architecture = NULL, *model_type = grpo_json_string(&json, grpo_json_get(&json, root, "model_type"));
+    if (v && v->type != GRPO_JSON_NULL) {
+        if (v->type != GRPO_JSON_ARRAY || v->count != 1 || !(architecture = grpo_json_string(&json, grpo_json_first(&json, v)))) {
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"architectures\" must be a list of one name", source);
+            goto done;
+        }
+    } else if (model_type) {
+        architecture = strcmp(model_type, "llama") == 0 ? "LlamaForCausalLM" : strcmp(model_type, "qwen2") == 0 ? "Qwen2ForCausalLM" : model_type;
+    } else {
+        r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: neither \"architectures\" nor \"model_type\" says what model this is", source);
+        goto done;
+    }
+    if (strcmp(architecture, "Qwen2ForCausalLM") == 0) qwen2 = 1;
+    else if (strcmp(architecture, "LlamaForCausalLM") != 0) {
+        r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: architecture \"%.64s\" is not supported; grpo.h reads LlamaForCausalLM and Qwen2ForCausalLM", source, architecture);
+        goto done;
+    }
+    if (model_type && strcmp(model_type, qwen2 ? "qwen2" : "llama") != 0) {
+        r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: model_type \"%.64s\" does not match architecture %s", source, model_type, architecture);
+        goto done;
+    }
+    strcpy(found.architecture, architecture);
+    if ((r = grpo__hf_int(&json, source, "hidden_size", 1, 0, &c.d_model)) ||
+        (r = grpo__hf_int(&json, source, "num_hidden_layers", 1, 0, &c.n_layers)) ||
+        (r = grpo__hf_int(&json, source, "num_attention_heads", 1, 0, &c.n_heads)) ||
+        (r = grpo__hf_int(&json, source, "num_key_value_heads", 0, c.n_heads, &c.n_kv_heads)) ||
+        (r = grpo__hf_int(&json, source, "intermediate_size", 1, 0, &c.d_ff)) ||
+        (r = grpo__hf_int(&json, source, "vocab_size", 1, 0, &c.vocab_size)) ||
+        (r = grpo__hf_int(&json, source, "max_position_embeddings", 1, 0, &found.max_position_embeddings)))
+        goto done;
+    if ((r = grpo__hf_float(&json, source, "rms_norm_eps", 1e-6, &eps)) || (r = grpo__hf_float(&json, source, "rope_theta", 10000.0, &theta))) goto done;
+    if (!(eps > 0.0 && eps < 1.0)) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"rms_norm_eps\" = %g: expected a number in (0, 1)", source, eps); goto done; }
+    if (!(theta > 1.0 && theta < 1e30)) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"rope_theta\" = %g: expected a number > 1", source, theta); goto done; }
+    c.norm_eps = (float)eps;
+    c.rope_theta = (float)theta;
+    flag = grpo__hf_bool(&json, "tie_word_embeddings");
+    if (flag == -2) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"tie_word_embeddings\" must be true or false", source); goto done; }
+    c.untied_head = flag == 1 ? 0 : 1; /* both LlamaConfig and Qwen2Config default to false (untied) */
+    c.qkv_bias = qwen2;
+    /* what the engine does not implement is refused, not ignored */
+    v = grpo_json_get(&json, root, "rope_scaling");
+    if (v && v->type != GRPO_JSON_NULL) {
+        const char *kind = grpo_json_string(&json, grpo_json_get(&json, v, "rope_type"));
+        if (!kind) kind = grpo_json_string(&json, grpo_json_get(&json, v, "type"));
+        r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: rope_scaling (%.32s) is not implemented; grpo.h has plain RoPE only", source, kind ? kind : "of unknown type");
+        goto done;
+    }
+    const char *activation = grpo_json_string(&json, grpo_json_get(&json, root, "hidden_act"));
+    v = grpo_json_get(&json, root, "hidden_act");
+    if (v && v->type != GRPO_JSON_NULL && (!activation || strcmp(activation, "silu") != 0)) {
+        r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: hidden_act \"%.32s\" is not implemented; grpo.h has SwiGLU with silu", source, activation ? activation : "?");
+        goto done;
+    }
+    if (!qwen2 && (flag = grpo__hf_bool(&json, "attention_bias")) != -1 && flag != 0) {
+        r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: attention_bias is not false: a Llama with biases (also on o_proj) is not implemented", source);
+        goto done;
+    }
+    if ((flag = grpo__hf_bool(&json, "mlp_bias")) != -1 && flag != 0) { r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: mlp_bias is not false: MLP biases are not implemented", source); goto done; }
+    if ((flag = grpo__hf_bool(&json, "use_sliding_window")) != -1 && flag != 0) { r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: use_sliding_window is not false: sliding-window attention is not implemented", source); goto done; }
+    double dropout;
+    if ((r = grpo__hf_float(&json, source, "attention_dropout", 0.0, &dropout))) goto done;
+    if (dropout != 0.0) { r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: attention_dropout = %g: dropout is not implemented", source, dropout); goto done; }
+    v = grpo_json_get(&json, root, "head_dim");
+    if (v && v->type != GRPO_JSON_NULL && (!v->is_integer || c.d_model % c.n_heads != 0 || v->integer != c.d_model / c.n_heads)) {
+        r = grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: head_dim differs from hidden_size / num_attention_heads; grpo.h needs them equal", source);
+        goto done;
+    }
+    c.context_length = found.max_position_embeddings;
+    if (options && options->context_length) {
+        if (options->context_length < 1 || options->context_length > found.max_position_embeddings) {
+            r = grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "options.context_length = %d: expected 1 to max_position_embeddings = %d", options->context_length, found.max_position_embeddings);
+            goto done;
+        }
+        c.context_length = options->context_length;
+    }
+    found.bos_token_id = grpo__hf_token_id(&json, "bos_token_id");
+    found.eos_token_id = grpo__hf_token_id(&json, "eos_token_id");
+    const char *dtype = grpo_json_string(&json, grpo_json_get(&json, root, "torch_dtype"));
+    if (dtype && strlen(dtype) < sizeof found.torch_dtype) strcpy(found.torch_dtype, dtype);
+    if (grpo_config_validate(&c) != GRPO_SUCCESS) {
+        char message[sizeof grpo__error_message];
+        memcpy(message, grpo__error_message, sizeof message);
+        r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: %s", source, message);
+        goto done;
+    }
+    *config = c;
+    if (info) *info = found;
+done:
+    grpo_json_free(&json);
+    return r;
+}
+
+/* ---- the model directory */
+
+static char *grpo__path_join(const char *directory, const char *name) {
+    size_t a = strlen(directory), b = strlen(name);
+    char *path = (char *)GRPO_MALLOC(a + b + 2);
+    if (!path) return NULL;
+    memcpy(path, directory, a);
+    size_t at = a;
+    if (a > 0 && directory[a - 1] != '/') path[at++] = '/';
+    memcpy(path + at, name, b + 1);
+    return path;
+}
+
+static int grpo__file_exists(const char *path) {
+    FILE *file = fopen(path, "rb");
+    if (file) fclose(file);
+    return file != NULL;
+}
+
+/* Maps a transformers tensor name to a tensor of the table and a layer: 0 if it is one the model
+   has, 1 if it is to be ignored, -1 if it is unknown. */
+static int grpo__hf_name(const char *name, const grpo_config *c, int *tensor, int *layer) {
+    static const struct { const char *suffix; int tensor; } per_layer[] = {
+        {"input_layernorm.weight", GRPO_TENSOR_ATTN_NORM}, {"self_attn.q_proj.weight", GRPO_TENSOR_WQ},
+        {"self_attn.q_proj.bias", GRPO_TENSOR_BQ}, {"self_attn.k_proj.weight", GRPO_TENSOR_WK},
+        {"self_attn.k_proj.bias", GRPO_TENSOR_BK}, {"self_attn.v_proj.weight", GRPO_TENSOR_WV},
+        {"self_attn.v_proj.bias", GRPO_TENSOR_BV}, {"self_attn.o_proj.weight", GRPO_TENSOR_WO},
+        {"post_attention_layernorm.weight", GRPO_TENSOR_MLP_NORM}, {"mlp.gate_proj.weight", GRPO_TENSOR_W_GATE},
+        {"mlp.up_proj.weight", GRPO_TENSOR_W_UP}, {"mlp.down_proj.weight", GRPO_TENSOR_W_DOWN}};
+    *layer = 0;
+    if (strcmp(name, "model.embed_tokens.weight") == 0) { *tensor = GRPO_TENSOR_TOKEN_EMBEDDING; return 0; }
+    if (strcmp(name, "model.norm.weight") == 0) { *tensor = GRPO_TENSOR_FINAL_NORM; return 0; }
+    if (strcmp(name, "lm_head.weight") == 0) { *tensor = GRPO_TENSOR_LM_HEAD; return c->untied_head ? 0 : 1; }
+    if (strncmp(name, "model.layers.", 13) != 0) return -1;
+    const char *s = name + 13;
+    long l = 0;
+    if (*s < '0' || *s > '9' || (s[0] == '0' && s[1] != '.')) return -1;
+    while (*s >= '0' && *s <= '9') { l = l * 10 + (*s++ - '0'); if (l >= c->n_layers) return -1; }
+    if (*s++ != '.') return -1;
+    *layer = (int)l;
+    if (strcmp(s, "self_attn.rotary_emb.inv_freq") == 0) return 1;
+    for (size_t i = 0; i < sizeof per_layer / sizeof per_layer[0]; i++)
+        if (strcmp(s, per_layer[i].suffix) == 0) {
+            *tensor = per_layer[i].tensor;
+            if ((*tensor == GRPO_TENSOR_BQ || *tensor == GRPO_TENSOR_BK || *tensor == GRPO_TENSOR_BV) && !c->qkv_bias) return -1;
+            return 0;
+        }
+    return -1;
+}
+
+/* The transformers name of tensor (table index) in layer l. */
+static void grpo__hf_tensor_name(char *out, size_t size, int tensor, int layer) {
+    static const char *names[GRPO_NUM_TENSORS] = {
+        "model.embed_tokens.weight", "input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.q_proj.bias",
+        "self_attn.k_proj.weight", "self_attn.k_proj.bias", "self_attn.v_proj.weight", "self_attn.v_proj.bias",
+        "self_attn.o_proj.weight", "post_attention_layernorm.weight", "mlp.gate_proj.weight", "mlp.up_proj.weight",
+        "mlp.down_proj.weight", "model.norm.weight", "lm_head.weight"};
+    if (tensor == GRPO_TENSOR_TOKEN_EMBEDDING || tensor == GRPO_TENSOR_FINAL_NORM || tensor == GRPO_TENSOR_LM_HEAD)
+        snprintf(out, size, "%s", names[tensor]);
+    else
+        snprintf(out, size, "model.layers.%d.%s", layer, names[tensor]);
+}
+
+static int grpo__hf_per_layer(int tensor) {
+    return !(tensor == GRPO_TENSOR_TOKEN_EMBEDDING || tensor == GRPO_TENSOR_FINAL_NORM || tensor == GRPO_TENSOR_LM_HEAD);
+}
+
+#define GRPO__HF_MAX_SHARDS 4096
+
+typedef struct {
+    grpo_safetensors shards[GRPO__HF_MAX_SHARDS];
+    char *paths[GRPO__HF_MAX_SHARDS]; /* each shard's path; shards[s].source points at it */
+    int n_shards;
+    unsigned char *loaded;            /* (GRPO_NUM_TENSORS, L) tensors filled so far */
+} grpo__hf_files;
+
+/* Opens model.safetensors, or the shards model.safetensors.index.json names, and checks that the
+   index and the shards agree tensor by tensor. */
+static grpo_result grpo__hf_open_weights(grpo__hf_files *f, const char *directory) {
+    char *path = grpo__path_join(directory, "model.safetensors");
+    if (!path) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    if (grpo__file_exists(path)) {
+        f->paths[0] = path;
+        f->n_shards = 1;
+        return grpo_safetensors_open(&f->shards[0], path);
+    }
+    GRPO_FREE(path);
+    char *index_path = grpo__path_join(directory, "model.safetensors.index.json");
+    if (!index_path) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    grpo_result r;
+    if (!grpo__file_exists(index_path)) {
+        r = grpo__fail(GRPO_ERROR_IO, "%s: no model.safetensors or model.safetensors.index.json (grpo.h does not read pytorch_model.bin)", directory);
+        GRPO_FREE(index_path);
+        return r;
+    }
+    grpo_json index;
+    const grpo_json_value *weight_map = NULL, *entry;
+    r = grpo_json_parse_file(&index, index_path);
+    if (!r) {
+        weight_map = grpo_json_get(&index, index.values, "weight_map");
+        if (!weight_map || weight_map->type != GRPO_JSON_OBJECT)
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"weight_map\" must be an object of tensor name -> file name", index_path);
+    }
+    /* open each distinct shard once, in order of first mention */
+    entry = grpo_json_first(&index, weight_map);
+    for (uint32_t i = 0; !r && i < weight_map->count; i++, entry = grpo_json_next(&index, entry)) {
+        const char *file = grpo_json_string(&index, entry);
+        if (!file || entry->length == 0 || entry->length != strlen(file) || strchr(file, '/') || strchr(file, '\\') ||
+            strcmp(file, ".") == 0 || strcmp(file, "..") == 0) {
+            r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: weight_map[\"%.100s\"] must be a plain file name in the same directory", index_path, grpo_json_key(&index, entry));
+            break;
+        }
+        int s = 0;
+        while (s < f->n_shards && strcmp(strrchr(f->paths[s], '/') + 1, file) != 0) s++;
+        if (s < f->n_shards) continue;
+        if (f->n_shards == GRPO__HF_MAX_SHARDS) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: more than %d shards", index_path, GRPO__HF_MAX_SHARDS); break; }
+        /* join with an explicit '/' so that the file name is always after the last one */
+        size_t a = strlen(directory), b = strlen(file);
+        char *shard_path = (char *)GRPO_MALLOC(a + b + 2);
+        if (!shard_path) { r = grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory"); break; }
+        memcpy(shard_path, directory, a);
+        shard_path[a] = '/';
+        memcpy(shard_path + a + 1, file, b + 1);
+        f->paths[f->n_shards++] = shard_path;
+        r = grpo_safetensors_open(&f->shards[f->n_shards - 1], shard_path);
+    }
+    /* every tensor the index names is in its shard, and every tensor of a shard is in the index */
+    entry = grpo_json_first(&index, weight_map);
+    for (uint32_t i = 0; !r && i < weight_map->count; i++, entry = grpo_json_next(&index, entry)) {
+        const char *file = grpo_json_string(&index, entry), *tensor = grpo_json_key(&index, entry);
+        for (int s = 0; !r && s < f->n_shards; s++)
+            if (strcmp(strrchr(f->paths[s], '/') + 1, file) == 0 && grpo_safetensors_find(&f->shards[s], tensor) < 0)
+                r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: the index puts tensor '%.100s' in this shard, which does not hold it", f->paths[s], tensor);
+    }
+    for (int s = 0; !r && s < f->n_shards; s++)
+        for (int t = 0; !r && t < f->shards[s].n_tensors; t++) {
+            const char *listed = grpo_json_string(&index, grpo_json_get(&index, weight_map, f->shards[s].tensors[t].name));
+            if (!listed || strcmp(listed, strrchr(f->paths[s], '/') + 1) != 0)
+                r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s' is in this shard but the index %s", f->paths[s],
+                               f->shards[s].tensors[t].name, listed ? "puts it in another" : "does not list it");
+        }
+    grpo_json_free(&index);
+    GRPO_FREE(index_path);
+    return r;
+}
+
+static grpo_result grpo__hf_load(grpo_model *model, const char *directory, grpo__hf_files *f,
+                                 const grpo_hf_options *options, grpo_hf_info *info) {
+    char *path = grpo__path_join(directory, "config.json"), *text = NULL;
+    if (!path) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    size_t len;
+    grpo_config config;
+    grpo_result r = grpo__read_file(path, "config", GRPO_JSON_MAX_BYTES, &text, &len);
+    if (!r) r = grpo_hf_config_parse(text, len, path, options, &config, info);
+    GRPO_FREE(text);
+    GRPO_FREE(path);
+    if (r || (r = grpo__hf_open_weights(f, directory))) return r;
+    /* create the model, then fill every tensor exactly once */
+    if ((r = grpo__model_allocate(model, &config))) return r;
+    const grpo_config *c = &model->config;
+    size_t flags = (size_t)GRPO_NUM_TENSORS * (size_t)c->n_layers;
+    f->loaded = (unsigned char *)GRPO_MALLOC(flags);
+    if (!f->loaded) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    memset(f->loaded, 0, flags);
+    for (int s = 0; s < f->n_shards; s++)
+        for (int i = 0; i < f->shards[s].n_tensors; i++) {
+            const grpo_safetensors_tensor *t = &f->shards[s].tensors[i];
+            const char *source = f->paths[s];
+            int tensor = 0, layer = 0, kind = grpo__hf_name(t->name, c, &tensor, &layer);
+            if (kind < 0)
+                return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: unexpected tensor '%.100s' for a %s with %d layers%s", source, t->name,
+                                  info->architecture, c->n_layers, c->qkv_bias ? "" : " and no Q/K/V biases");
+            if (kind == 1) continue;
+            const grpo_tensor_info *table = &model->tensors[tensor];
+            int per_layer = grpo__hf_per_layer(tensor), rank = table->rank - per_layer;
+            /* the expected shape: the table's without the layer dimension */
+            long long expected[2] = {table->shape[per_layer], rank > 1 ? table->shape[per_layer + 1] : 0};
+            if (t->rank != rank || t->shape[0] != expected[0] || (rank == 2 && t->shape[1] != expected[1]))
+                return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s' has shape [%lld%s%lld] (rank %d), expected [%lld%s%lld]", source, t->name,
+                                  t->rank > 0 ? (long long)t->shape[0] : 0LL, t->rank > 1 ? ", " : "", t->rank > 1 ? (long long)t->shape[1] : 0LL, t->rank,
+                                  expected[0], rank > 1 ? ", " : "", rank > 1 ? expected[1] : 0LL);
+            unsigned char *flag = &f->loaded[(size_t)tensor * c->n_layers + layer];
+            if (*flag) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s' appears twice", source, t->name);
+            *flag = 1;
+            size_t slice = table->count / (per_layer ? (size_t)c->n_layers : 1);
+            if ((r = grpo_safetensors_read(&f->shards[s], i, model->params_memory + table->offset + (size_t)layer * slice))) return r;
+        }
+    char name[160];
+    for (int tensor = 0; tensor < GRPO_NUM_TENSORS; tensor++) {
+        if (model->tensors[tensor].count == 0) continue;
+        for (int layer = 0; layer < (grpo__hf_per_layer(tensor) ? c->n_layers : 1); layer++)
+            if (!f->loaded[(size_t)tensor * c->n_layers + layer]) {
+                grpo__hf_tensor_name(name, sizeof name, tensor, layer);
+                return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%s' is missing", directory, name);
+            }
+    }
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_hf_model_load(grpo_model *model, const char *directory, const grpo_hf_options *options, grpo_hf_info *info) {
+    if (!model || !directory) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_hf_model_load: model and directory are required");
+    memset(model, 0, sizeof *model);
+    grpo__hf_files *f = (grpo__hf_files *)GRPO_MALLOC(sizeof *f);
+    if (!f) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    memset(f, 0, sizeof *f);
+    grpo_hf_info found;
+    memset(&found, 0, sizeof found);
+    grpo_result r = grpo__hf_load(model, directory, f, options, &found);
+    for (int s = 0; s < f->n_shards; s++) {
+        grpo_safetensors_close(&f->shards[s]);
+        GRPO_FREE(f->paths[s]);
+    }
+    GRPO_FREE(f->loaded);
+    GRPO_FREE(f);
+    if (r) { grpo_model_destroy(model); return r; }
+    if (info) *info = found;
+    return GRPO_SUCCESS;
+}
+
+/* ---- saving */
+
+/* Opens "<path>.tmp" for writing; grpo__commit_file renames it over path once all is written. */
+static FILE *grpo__open_temporary(const char *path, char **temporary) {
+    size_t n = strlen(path);
+    *temporary = (char *)GRPO_MALLOC(n + 5);
+    if (!*temporary) return NULL;
+    memcpy(*temporary, path, n);
+    memcpy(*temporary + n, ".tmp", 5);
+    FILE *file = fopen(*temporary, "wb");
+    if (!file) { GRPO_FREE(*temporary); *temporary = NULL; }
+    return file;
+}
+
+static grpo_result grpo__commit_file(FILE *file, char *temporary, const char *path, int failed) {
+    if (fflush(file) != 0) failed = 1;
+#ifdef GRPO__HAVE_FSYNC
+    if (!failed && fsync(fileno(file)) != 0) failed = 1;
+#endif
+    if (fclose(file) != 0) failed = 1;
+    grpo_result r = GRPO_SUCCESS;
+    if (failed) r = grpo__fail(GRPO_ERROR_IO, "writing '%s' failed (disk full?); '%s' is unchanged", temporary, path);
+    else if (rename(temporary, path) != 0) r = grpo__fail(GRPO_ERROR_IO, "cannot rename '%s' to '%s'", temporary, path);
+    if (r) remove(temporary);
+    GRPO_FREE(temporary);
+    return r;
+}
+
+/* The shortest decimal that reads back as the same float, so that config.json says 1e-06 rather
+   than 9.99999997e-07. */
+static void grpo__shortest_float(char *out, size_t size, float value) {
+    if (value == floorf(value) && fabsf(value) < 1e15f) { snprintf(out, size, "%.1f", (double)value); return; }
+    for (int digits = 1; digits <= 9; digits++) {
+        snprintf(out, size, "%.*g", digits, (double)value);
+        if ((float)strtod(out, NULL) == value) break;
+    }
+    if (!strchr(out, '.') && !strchr(out, 'e') && !strchr(out, 'n') && strlen(out) + 2 < size) strcat(out, ".0");
+}
+
+GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *model, const grpo_hf_info *info) {
+    if (!directory || !model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_hf_model_save: a directory and a created model are required");
+    if (!grpo__little_endian()) return grpo__fail(GRPO_ERROR_IO, "grpo_hf_model_save: safetensors is little-endian and this machine is not");
+#ifdef GRPO__HAVE_FSYNC
+    if (mkdir(directory, 0777) != 0 && errno != EEXIST) return grpo__fail(GRPO_ERROR_IO, "cannot create the directory '%s'", directory);
+#endif
+    const grpo_config *c = &model->config;
+    /* the header: every tensor, per layer, in table order, tiling the data */
+    size_t header_capacity = 256 + (size_t)(GRPO_NUM_TENSORS * (c->n_layers + 1)) * 192, at = 0;
+    char *header = (char *)GRPO_MALLOC(header_capacity);
+    if (!header) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    at += (size_t)snprintf(header + at, header_capacity - at, "{\"__metadata__\":{\"format\":\"pt\"}");
+    uint64_t offset = 0;
+    char name[160];
+    for (int tensor = 0; tensor < GRPO_NUM_TENSORS; tensor++) {
+        const grpo_tensor_info *t = &model->tensors[tensor];
+        if (t->count == 0) continue;
+        int per_layer = grpo__hf_per_layer(tensor), rank = t->rank - per_layer;
+        size_t slice = t->count / (per_layer ? (size_t)c->n_layers : 1);
+        for (int layer = 0; layer < (per_layer ? c->n_layers : 1); layer++) {
+            grpo__hf_tensor_name(name, sizeof name, tensor, layer);
+            if (rank == 2)
+                at += (size_t)snprintf(header + at, header_capacity - at, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d,%d],\"data_offsets\":[%llu,%llu]}",
+                                       name, t->shape[per_layer], t->shape[per_layer + 1], (unsigned long long)offset, (unsigned long long)(offset + slice * 4));
+            else
+                at += (size_t)snprintf(header + at, header_capacity - at, ",\"%s\":{\"dtype\":\"F32\",\"shape\":[%d],\"data_offsets\":[%llu,%llu]}",
+                                       name, t->shape[per_layer], (unsigned long long)offset, (unsigned long long)(offset + slice * 4));
+            offset += slice * 4;
+        }
+    }
+    at += (size_t)snprintf(header + at, header_capacity - at, "}");
+    while (at % 8 != 0) header[at++] = ' '; /* the data starts 8-byte aligned, as the safetensors library writes it */
+    GRPO_ASSERT(at < header_capacity);
+    char *path = grpo__path_join(directory, "model.safetensors"), *temporary = NULL;
+    FILE *file = path ? grpo__open_temporary(path, &temporary) : NULL;
+    if (!file) {
+        grpo_result r = path ? grpo__fail(GRPO_ERROR_IO, "cannot open '%s.tmp' for writing", path) : grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+        GRPO_FREE(path); GRPO_FREE(header);
+        return r;
+    }
+    unsigned char length[8];
+    for (int i = 0; i < 8; i++) length[i] = (unsigned char)((uint64_t)at >> (8 * i));
+    int failed = fwrite(length, 1, 8, file) != 8 || fwrite(header, 1, at, file) != at;
+    GRPO_FREE(header);
+    for (int tensor = 0; tensor < GRPO_NUM_TENSORS && !failed; tensor++) {
+        const grpo_tensor_info *t = &model->tensors[tensor];
+        if (t->count) failed = fwrite(model->params_memory + t->offset, sizeof(float), t->count, file) != t->count;
+    }
+    grpo_result r = grpo__commit_file(file, temporary, path, failed);
+    GRPO_FREE(path);
+    if (r) return r;
+
+    /* config.json, as transformers' save_pretrained writes it (the keys that matter) */
+    int qwen2 = c->qkv_bias != 0;
+    char eps[32], theta[32], text[2048];
+    grpo__shortest_float(eps, sizeof eps, c->norm_eps);
+    grpo__shortest_float(theta, sizeof theta, c->rope_theta);
+    int max_positions = info && info->max_position_embeddings >= c->context_length ? info->max_position_embeddings : c->context_length;
+    int n = snprintf(text, sizeof text,
+                     "{\n  \"architectures\": [\"%s\"],\n  \"model_type\": \"%s\",\n  \"hidden_size\": %d,\n  \"intermediate_size\": %d,\n"
+                     "  \"num_hidden_layers\": %d,\n  \"num_attention_heads\": %d,\n  \"num_key_value_heads\": %d,\n  \"vocab_size\": %d,\n"
+                     "  \"max_position_embeddings\": %d,\n  \"rms_norm_eps\": %s,\n  \"rope_theta\": %s,\n  \"rope_scaling\": null,\n"
+                     "  \"hidden_act\": \"silu\",\n  \"tie_word_embeddings\": %s,\n  \"attention_dropout\": 0.0,\n%s"
+                     "  \"torch_dtype\": \"float32\"",
+                     qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM", qwen2 ? "qwen2" : "llama", c->d_model, c->d_ff, c->n_layers,
+                     c->n_heads, c->n_kv_heads, c->vocab_size, max_positions, eps, theta, c->untied_head ? "false" : "true",
+                     qwen2 ? "  \"use_sliding_window\": false,\n" : "  \"attention_bias\": false,\n  \"mlp_bias\": false,\n");
+    if (info && info->bos_token_id >= 0) n += snprintf(text + n, sizeof text - (size_t)n, ",\n  \"bos_token_id\": %d", info->bos_token_id);
+    if (info && info->eos_token_id >= 0) n += snprintf(text + n, sizeof text - (size_t)n, ",\n  \"eos_token_id\": %d", info->eos_token_id);
+    n += snprintf(text + n, sizeof text - (size_t)n, "\n}\n");
+    path = grpo__path_join(directory, "config.json");
+    file = path ? grpo__open_temporary(path, &temporary) : NULL;
+    if (!file) {
+        r = path ? grpo__fail(GRPO_ERROR_IO, "cannot open '%s.tmp' for writing", path) : grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+        GRPO_FREE(path);
+        return r;
+    }
+    failed = fwrite(text, 1, (size_t)n, file) != (size_t)n;
+    r = grpo__commit_file(file, temporary, path, failed);
+    GRPO_FREE(path);
+    return r;
 }
 
 #endif /* GRPO_IMPLEMENTATION_DONE */
