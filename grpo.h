@@ -26,7 +26,8 @@
      2. random numbers                  grpo_rng (splitmix64: one uint64 of state)
      2b. JSON and JSON Lines            a strict reader for config.json, tokenizer.json, safetensors
                                         headers and JSONL datasets
-     3. tokenizer interface             grpo_tokenizer, the byte-level tokenizer
+     3. tokenizers                      grpo_tokenizer, the byte-level tokenizer, byte-level BPE
+                                        from tokenizer.json (GPT-2, Qwen2), ChatML prompt text
      4. model configuration             grpo_config (zero means default), validation
      5. the model                       parameters in one allocation, tensor table
      6. layers, forward/backward pairs  embedding, RMSNorm, matmul, RoPE, attention, SwiGLU,
@@ -196,9 +197,9 @@ GRPODEF grpo_result grpo_jsonl_next(grpo_jsonl_reader *reader, int *done);
 GRPODEF void grpo_jsonl_close(grpo_jsonl_reader *reader);
 
 /* ---------------------------------------------------------------------------------------
-   3. Tokenizers. An interface of two functions so that a BPE tokenizer can sit behind it
-   later; the byte-level tokenizer needs no vocabulary file: ids 0..255 are the bytes, then
-   BOS, EOS and PAD. */
+   3. Tokenizers. An interface of two functions with two implementations: the byte-level
+   tokenizer, which needs no vocabulary file (ids 0..255 are the bytes, then BOS, EOS and PAD),
+   and byte-level BPE read from a Hugging Face tokenizer.json (GPT-2, Qwen2, Qwen2.5). */
 typedef struct grpo_tokenizer grpo_tokenizer;
 struct grpo_tokenizer {
     int vocab_size;
@@ -211,10 +212,58 @@ struct grpo_tokenizer {
        bytes including a terminating NUL; *n_bytes receives the length needed without it. */
     grpo_result (*decode)(const grpo_tokenizer *tokenizer, const int *ids, int n,
                           char *text, size_t capacity, size_t *n_bytes);
+    /* Frees state; NULL if there is nothing to free. Call it through grpo_tokenizer_destroy. */
+    void (*destroy)(grpo_tokenizer *tokenizer);
 };
 
 enum { GRPO_BYTE_BOS = 256, GRPO_BYTE_EOS = 257, GRPO_BYTE_PAD = 258, GRPO_BYTE_VOCAB_SIZE = 259 };
 GRPODEF grpo_tokenizer grpo_byte_tokenizer(void);
+GRPODEF void grpo_tokenizer_destroy(grpo_tokenizer *tokenizer);
+/* The id of a token given by its text ("<|im_end|>", or the bytes of a vocabulary entry), or -1. */
+GRPODEF int grpo_tokenizer_token_id(const grpo_tokenizer *tokenizer, const char *text);
+
+/* 3b. Byte-level BPE from a Hugging Face tokenizer.json, encoding and decoding exactly as the
+   `tokenizers` library does (tested id for id against it). Text is encoded in these steps:
+     1. added tokens whose "normalized" is false (the special tokens <|endoftext|>, <|im_start|>,
+        ...) are split out of the raw text, leftmost-longest;
+     2. the rest is normalized: none, or NFC (Qwen2);
+     3. added tokens whose "normalized" is true are split out of the normalized text;
+     4. the pre-tokenizer cuts the rest into pieces: Split with the GPT-2 or the Qwen2 pattern
+        ("Isolated"), and/or ByteLevel (optional prefix space, optional GPT-2 pattern), which
+        maps each byte to its printable stand-in character;
+     5. each piece is merged by BPE: the adjacent pair with the lowest merge rank first, the
+        leftmost among equals (bytes the vocabulary lacks become unk_token, or are dropped as
+        `tokenizers` drops them when there is none).
+   The pre-tokenizer patterns are matched by hand-written code, not a regular-expression engine:
+     GPT-2:  's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
+     Qwen2:  (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|
+             \s*[\r\n]+|\s+(?!\S)|\s+
+   with \p{L}, \p{N} from Unicode 14 tables and \s the Unicode White_Space characters, as the
+   Oniguruma engine in `tokenizers` reads them. Any other pattern, normalizer, pre-tokenizer or
+   decoder, a model other than BPE, byte_fallback, dropout, subword prefixes/suffixes, and added
+   tokens with lstrip, rstrip or single_word are refused with a message that names them.
+   encode never adds BOS/EOS, truncates or pads (the post_processor, truncation and padding
+   fields are not applied): it is tokenizers' encode(text, add_special_tokens=False). Text must
+   be valid UTF-8. decode skips special tokens (skip_special_tokens=True) and ids without a token,
+   and returns the raw bytes (a completion cut inside a character is not repaired).
+   The state is read-only after loading: one tokenizer may encode on several threads. */
+GRPODEF grpo_result grpo_bpe_tokenizer_load(grpo_tokenizer *tokenizer, const char *path);
+GRPODEF grpo_result grpo_bpe_tokenizer_parse(grpo_tokenizer *tokenizer, const char *json, size_t len, const char *source);
+/* tokenizer.json from a model directory, with BOS/EOS/PAD from tokenizer_config.json (or
+   config.json's ids). vocab_size becomes at least model_vocab_size (0: ignore), so that ids of a
+   padded embedding (Qwen2.5: 151936 rows, 151665 tokens) decode to nothing instead of failing. */
+GRPODEF grpo_result grpo_hf_tokenizer_load(grpo_tokenizer *tokenizer, const char *directory, int model_vocab_size);
+
+/* 3c. The plain text of Qwen2's ChatML chat template for one turn, with the generation prompt
+   (what tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True) gives
+   for [system, user] without tools):
+       <|im_start|>system\n{system}<|im_end|>\n<|im_start|>user\n{user}<|im_end|>\n<|im_start|>assistant\n
+   system NULL leaves out the system turn. Qwen2's and Qwen2.5's own templates put in a default
+   system turn when there is none ("You are a helpful assistant." and "You are Qwen, created by
+   Alibaba Cloud. You are a helpful assistant."): pass it to get their exact text. Tools, several
+   turns and other templates are not covered (there is no Jinja here). Returns the length it
+   needs, like snprintf. */
+GRPODEF int grpo_chatml_prompt(const char *system, const char *user, char *buffer, size_t size);
 
 /* ---------------------------------------------------------------------------------------
    4. Model configuration. Zero means default; grpo_config_resolve shows the values in force. */
@@ -1469,7 +1518,1063 @@ GRPODEF grpo_tokenizer grpo_byte_tokenizer(void) {
     tokenizer.state = NULL;
     tokenizer.encode = grpo__byte_encode;
     tokenizer.decode = grpo__byte_decode;
+    tokenizer.destroy = NULL;
     return tokenizer;
+}
+
+GRPODEF void grpo_tokenizer_destroy(grpo_tokenizer *tokenizer) {
+    if (!tokenizer) return;
+    if (tokenizer->destroy) tokenizer->destroy(tokenizer);
+    memset(tokenizer, 0, sizeof *tokenizer);
+}
+
+/* ---------------------------------------------------------------------------------------
+   3b. Byte-level BPE (tokenizer.json) */
+#define GRPO__MAX_TOKEN_ID (1 << 24) /* ids are below this, as every dimension (section 4) */
+
+/* Unicode character classes and NFC, over the generated tables at the end of the file. */
+static size_t grpo__unicode_table(int which, const uint32_t **table);
+enum { GRPO__UNICODE_LETTERS, GRPO__UNICODE_NUMBERS, GRPO__UNICODE_COMBINING, GRPO__UNICODE_DECOMPOSITIONS };
+
+/* Binary search in a table of {first, last, ...} rows of `width` numbers; the row or NULL. */
+static const uint32_t *grpo__unicode_find(int which, int width, uint32_t c) {
+    const uint32_t *table;
+    size_t lo = 0, hi = grpo__unicode_table(which, &table);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        const uint32_t *row = table + mid * (size_t)width;
+        if (c < row[0]) hi = mid;
+        else if (c > row[1]) lo = mid + 1;
+        else return row;
+    }
+    return NULL;
+}
+
+static int grpo__unicode_letter(uint32_t c) {
+    if (c < 128) return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    return grpo__unicode_find(GRPO__UNICODE_LETTERS, 2, c) != NULL;
+}
+static int grpo__unicode_number(uint32_t c) {
+    if (c < 128) return c >= '0' && c <= '9';
+    return grpo__unicode_find(GRPO__UNICODE_NUMBERS, 2, c) != NULL;
+}
+/* Unicode White_Space, which is what \s matches in the Oniguruma engine `tokenizers` uses */
+static int grpo__unicode_space(uint32_t c) {
+    return (c >= 9 && c <= 13) || c == 32 || c == 0x85 || c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
+           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
+}
+static int grpo__combining_class(uint32_t c) {
+    if (c < 0x300) return 0;
+    const uint32_t *row = grpo__unicode_find(GRPO__UNICODE_COMBINING, 3, c);
+    return row ? (int)row[2] : 0;
+}
+
+/* The canonical decomposition row of c ({code point | composes << 31, first, second}), or NULL. */
+static const uint32_t *grpo__decomposition(uint32_t c) {
+    const uint32_t *table;
+    size_t lo = 0, hi = grpo__unicode_table(GRPO__UNICODE_DECOMPOSITIONS, &table);
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        uint32_t key = table[mid * 3] & 0x7FFFFFFFu;
+        if (c < key) hi = mid;
+        else if (c > key) lo = mid + 1;
+        else return table + mid * 3;
+    }
+    return NULL;
+}
+
+enum { GRPO__HANGUL_S = 0xAC00, GRPO__HANGUL_L = 0x1100, GRPO__HANGUL_V = 0x1161, GRPO__HANGUL_T = 0x11A7,
+       GRPO__HANGUL_LCOUNT = 19, GRPO__HANGUL_VCOUNT = 21, GRPO__HANGUL_TCOUNT = 28, GRPO__HANGUL_NCOUNT = 21 * 28,
+       GRPO__HANGUL_SCOUNT = 19 * 21 * 28 };
+
+/* Full canonical decomposition of c appended to out (room for 4 more is guaranteed by the caller
+   per level; decompositions are at most 4 code points long). */
+static size_t grpo__decompose(uint32_t c, uint32_t *out, size_t n) {
+    if (c >= GRPO__HANGUL_S && c < GRPO__HANGUL_S + GRPO__HANGUL_SCOUNT) {
+        uint32_t s = c - GRPO__HANGUL_S;
+        out[n++] = GRPO__HANGUL_L + s / GRPO__HANGUL_NCOUNT;
+        out[n++] = GRPO__HANGUL_V + (s % GRPO__HANGUL_NCOUNT) / GRPO__HANGUL_TCOUNT;
+        if (s % GRPO__HANGUL_TCOUNT) out[n++] = GRPO__HANGUL_T + s % GRPO__HANGUL_TCOUNT;
+        return n;
+    }
+    const uint32_t *row = c >= 0xC0 ? grpo__decomposition(c) : NULL;
+    if (!row) { out[n++] = c; return n; }
+    n = grpo__decompose(row[1], out, n);
+    if (row[2]) n = grpo__decompose(row[2], out, n);
+    return n;
+}
+
+typedef struct { uint32_t first, second, composite; } grpo__composition;
+
+static int grpo__composition_order(const void *a, const void *b) {
+    const grpo__composition *x = (const grpo__composition *)a, *y = (const grpo__composition *)b;
+    if (x->first != y->first) return x->first < y->first ? -1 : 1;
+    if (x->second != y->second) return x->second < y->second ? -1 : 1;
+    return 0;
+}
+
+/* The primary composite of (first, second), or 0. */
+static uint32_t grpo__compose(const grpo__composition *pairs, size_t n_pairs, uint32_t first, uint32_t second) {
+    if (first >= GRPO__HANGUL_L && first < GRPO__HANGUL_L + GRPO__HANGUL_LCOUNT && second >= GRPO__HANGUL_V && second < GRPO__HANGUL_V + GRPO__HANGUL_VCOUNT)
+        return GRPO__HANGUL_S + ((first - GRPO__HANGUL_L) * GRPO__HANGUL_VCOUNT + (second - GRPO__HANGUL_V)) * GRPO__HANGUL_TCOUNT;
+    if (first >= GRPO__HANGUL_S && first < GRPO__HANGUL_S + GRPO__HANGUL_SCOUNT && (first - GRPO__HANGUL_S) % GRPO__HANGUL_TCOUNT == 0 &&
+        second > GRPO__HANGUL_T && second < GRPO__HANGUL_T + GRPO__HANGUL_TCOUNT)
+        return first + (second - GRPO__HANGUL_T);
+    size_t lo = 0, hi = n_pairs;
+    grpo__composition key = {first, second, 0};
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int order = grpo__composition_order(&key, &pairs[mid]);
+        if (order == 0) return pairs[mid].composite;
+        if (order < 0) hi = mid;
+        else lo = mid + 1;
+    }
+    return 0;
+}
+
+/* The composition pairs, sorted: every primary composite of the decomposition table. */
+static grpo__composition *grpo__composition_table(size_t *n) {
+    const uint32_t *table;
+    size_t rows = grpo__unicode_table(GRPO__UNICODE_DECOMPOSITIONS, &table), count = 0;
+    grpo__composition *pairs = (grpo__composition *)GRPO_MALLOC(rows * sizeof *pairs);
+    if (!pairs) return NULL;
+    for (size_t i = 0; i < rows; i++)
+        if (table[i * 3] & 0x80000000u) {
+            pairs[count].first = table[i * 3 + 1];
+            pairs[count].second = table[i * 3 + 2];
+            pairs[count].composite = table[i * 3] & 0x7FFFFFFFu;
+            count++;
+        }
+    qsort(pairs, count, sizeof *pairs, grpo__composition_order);
+    *n = count;
+    return pairs;
+}
+
+/* NFC (Unicode Normalization Form C) of valid UTF-8 text into *out (allocated, *out_len bytes):
+   canonical decomposition, canonical ordering, canonical composition (UAX #15). */
+static grpo_result grpo__nfc(const grpo__composition *pairs, size_t n_pairs, const unsigned char *text, size_t len,
+                             unsigned char **out, size_t *out_len) {
+    size_t count = 0, capacity;
+    *out = NULL;
+    if (!grpo__mul(len, 4, &capacity) || !grpo__add(capacity, 4, &capacity) || capacity > SIZE_MAX / sizeof(uint32_t))
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "NFC: %zu bytes of text is too long", len);
+    uint32_t *cps = (uint32_t *)GRPO_MALLOC(capacity * sizeof(uint32_t));
+    unsigned char *bytes = (unsigned char *)GRPO_MALLOC(len * 4 / 3 + 8 > len ? len * 4 / 3 + 8 : len + 8);
+    if (!cps || !bytes) { GRPO_FREE(cps); GRPO_FREE(bytes); return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "NFC: out of memory"); }
+    for (size_t at = 0; at < len;) {
+        uint32_t c;
+        int used = grpo__utf8_decode(text + at, len - at, &c);
+        GRPO_ASSERT(used > 0); /* the caller validated the text */
+        at += (size_t)used;
+        count = grpo__decompose(c, cps, count); /* each byte yields at most 4 code points: capacity holds */
+    }
+    /* canonical ordering: a stable insertion sort of each run of non-starters by class */
+    for (size_t i = 1; i < count; i++) {
+        int k = grpo__combining_class(cps[i]);
+        if (k == 0) continue;
+        uint32_t c = cps[i];
+        size_t j = i;
+        while (j > 0 && grpo__combining_class(cps[j - 1]) > k) { cps[j] = cps[j - 1]; j--; }
+        cps[j] = c;
+    }
+    /* composition: a character joins the last starter unless a character between them has a
+       combining class >= its own (it is blocked) */
+    size_t n = 0, starter = 0;
+    int have_starter = 0, last_class = -1;
+    for (size_t i = 0; i < count; i++) {
+        uint32_t c = cps[i];
+        int k = grpo__combining_class(c);
+        if (have_starter && (last_class == -1 || last_class < k)) {
+            uint32_t composite = grpo__compose(pairs, n_pairs, cps[starter], c);
+            if (composite) { cps[starter] = composite; continue; }
+        }
+        if (k == 0) { have_starter = 1; starter = n; last_class = -1; }
+        else last_class = k;
+        cps[n++] = c;
+    }
+    /* NFC is never longer in UTF-8 than 3 bytes per input byte... bound it by re-measuring */
+    size_t bytes_needed = 0;
+    for (size_t i = 0; i < n; i++) bytes_needed += cps[i] < 0x80 ? 1 : cps[i] < 0x800 ? 2 : cps[i] < 0x10000 ? 3 : 4;
+    if (bytes_needed > len * 4 / 3 + 8) {
+        GRPO_FREE(bytes);
+        bytes = (unsigned char *)GRPO_MALLOC(bytes_needed + 1);
+        if (!bytes) { GRPO_FREE(cps); return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "NFC: out of memory"); }
+    }
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++) at += (size_t)grpo__utf8_encode(cps[i], bytes + at);
+    GRPO_FREE(cps);
+    *out = bytes;
+    *out_len = at;
+    return GRPO_SUCCESS;
+}
+
+/* ---- the pre-tokenizer patterns, matched by hand */
+enum { GRPO__PATTERN_GPT2 = 1, GRPO__PATTERN_QWEN2 = 2 };
+static const char grpo__pattern_gpt2[] = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+static const char grpo__pattern_qwen2[] = "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+enum { GRPO__CLASS_LETTER = 1, GRPO__CLASS_NUMBER = 2, GRPO__CLASS_SPACE = 4, GRPO__CLASS_NEWLINE = 8, GRPO__CLASS_END = 16 };
+
+/* The class bits of the character at s[at] (GRPO__CLASS_END past the end); *length its bytes. */
+static int grpo__char_class(const unsigned char *s, size_t n, size_t at, uint32_t *c, size_t *length) {
+    *c = 0;
+    *length = 0;
+    if (at >= n) return GRPO__CLASS_END;
+    int used = grpo__utf8_decode(s + at, n - at, c);
+    GRPO_ASSERT(used > 0);
+    *length = (size_t)used;
+    if (*c == '\r' || *c == '\n') return GRPO__CLASS_SPACE | GRPO__CLASS_NEWLINE;
+    if (grpo__unicode_space(*c)) return GRPO__CLASS_SPACE;
+    if (grpo__unicode_letter(*c)) return GRPO__CLASS_LETTER;
+    if (grpo__unicode_number(*c)) return GRPO__CLASS_NUMBER;
+    return 0;
+}
+
+/* End of the run of characters from at whose class has any of the bits in `any` (if want) or
+   none of them (if !want). */
+static size_t grpo__run(const unsigned char *s, size_t n, size_t at, int bits, int want) {
+    uint32_t c;
+    size_t length;
+    for (;;) {
+        int k = grpo__char_class(s, n, at, &c, &length);
+        if (k == GRPO__CLASS_END || ((k & bits) != 0) != want) return at;
+        at += length;
+    }
+}
+
+/* \s+(?!\S) and \s+ at a white-space character: the end of the match (with the look-ahead: the
+   run less its last character when a non-space follows, or 0 if that leaves nothing). */
+static size_t grpo__space_match(const unsigned char *s, size_t n, size_t at, int lookahead) {
+    size_t end = grpo__run(s, n, at, GRPO__CLASS_SPACE, 1);
+    if (!lookahead || end == n) return end;
+    size_t last = end - 1;
+    while ((s[last] & 0xC0) == 0x80) last--; /* the start of the run's last character */
+    return last > at ? last : 0;
+}
+
+/* Lower-case ASCII letter of c as (?i) matches it for the contractions: 's' also for U+017F
+   LATIN SMALL LETTER LONG S (which case-folds to s); 0 for anything else. */
+static int grpo__fold(uint32_t c, int ignore_case) {
+    if (c >= 'a' && c <= 'z') return (int)c;
+    if (ignore_case && c >= 'A' && c <= 'Z') return (int)(c + 32);
+    if (ignore_case && c == 0x17F) return 's';
+    return 0;
+}
+
+/* The contractions 's 't 're 've 'm 'll 'd at s[at] == '\'': the end of the match, or 0. */
+static size_t grpo__contraction(const unsigned char *s, size_t n, size_t at, int ignore_case) {
+    uint32_t c1, c2;
+    size_t l1, l2;
+    grpo__char_class(s, n, at + 1, &c1, &l1);
+    int a = grpo__fold(c1, ignore_case);
+    if (a == 's' || a == 't' || a == 'm' || a == 'd') return at + 1 + l1;
+    if (a != 'r' && a != 'v' && a != 'l') return 0;
+    grpo__char_class(s, n, at + 1 + l1, &c2, &l2);
+    int b = grpo__fold(c2, ignore_case);
+    if (((a == 'r' || a == 'v') && b == 'e') || (a == 'l' && b == 'l')) return at + 1 + l1 + l2;
+    return 0;
+}
+
+/* The end of the pattern's match starting exactly at `at` (leftmost alternative first, each
+   with the regular expression's backtracking), or 0 if it does not match there. */
+static size_t grpo__pattern_match(int pattern, const unsigned char *s, size_t n, size_t at) {
+    uint32_t c, c2;
+    size_t length, length2;
+    int k = grpo__char_class(s, n, at, &c, &length);
+    if (k == GRPO__CLASS_END) return 0;
+    const int word = GRPO__CLASS_LETTER | GRPO__CLASS_NUMBER | GRPO__CLASS_SPACE;
+    if (pattern == GRPO__PATTERN_GPT2) {
+        if (c == '\'') { size_t end = grpo__contraction(s, n, at, 0); if (end) return end; }
+        int k2 = grpo__char_class(s, n, at + length, &c2, &length2);
+        size_t from = (c == ' ' && k2 != GRPO__CLASS_END) ? at + 1 : at; /* " ?" taken if what follows fits */
+        int kf = from == at ? k : k2;
+        /*  ?\p{L}+ |  ?\p{N}+ |  ?[^\s\p{L}\p{N}]+ */
+        if (kf & GRPO__CLASS_LETTER) return grpo__run(s, n, from, GRPO__CLASS_LETTER, 1);
+        if (kf & GRPO__CLASS_NUMBER) return grpo__run(s, n, from, GRPO__CLASS_NUMBER, 1);
+        if (!(kf & word)) return grpo__run(s, n, from, word, 0);
+        /* the space alone did not start any of them: \s+(?!\S) | \s+ */
+        if (k & GRPO__CLASS_SPACE) {
+            size_t end = grpo__space_match(s, n, at, 1);
+            return end ? end : grpo__space_match(s, n, at, 0);
+        }
+        return 0;
+    }
+    /* Qwen2 */
+    if (c == '\'') { size_t end = grpo__contraction(s, n, at, 1); if (end) return end; }
+    int k2 = grpo__char_class(s, n, at + length, &c2, &length2);
+    /* [^\r\n\p{L}\p{N}]?\p{L}+ */
+    if (!(k & (GRPO__CLASS_NEWLINE | GRPO__CLASS_LETTER | GRPO__CLASS_NUMBER)) && (k2 & GRPO__CLASS_LETTER))
+        return grpo__run(s, n, at + length, GRPO__CLASS_LETTER, 1);
+    if (k & GRPO__CLASS_LETTER) return grpo__run(s, n, at, GRPO__CLASS_LETTER, 1);
+    /* \p{N} */
+    if (k & GRPO__CLASS_NUMBER) return at + length;
+    /*  ?[^\s\p{L}\p{N}]+[\r\n]* */
+    size_t from = (c == ' ' && k2 != GRPO__CLASS_END && !(k2 & word)) ? at + 1 : at;
+    int kf = from == at ? k : k2;
+    if (!(kf & word)) {
+        size_t end = grpo__run(s, n, from, word, 0);
+        return grpo__run(s, n, end, GRPO__CLASS_NEWLINE, 1);
+    }
+    if (!(k & GRPO__CLASS_SPACE)) return 0;
+    /* \s*[\r\n]+ : the white-space run up to and including its last line break */
+    size_t end = grpo__run(s, n, at, GRPO__CLASS_SPACE, 1), last_break = 0;
+    for (size_t i = at; i < end; i++)
+        if (s[i] == '\r' || s[i] == '\n') last_break = i + 1;
+    if (last_break) return last_break;
+    /* \s+(?!\S) | \s+ */
+    end = grpo__space_match(s, n, at, 1);
+    return end ? end : grpo__space_match(s, n, at, 0);
+}
+
+/* ---- the tokenizer's data */
+typedef struct {
+    uint32_t offset, length;       /* of the content to match, in match_bytes */
+    int id, normalized, special;
+} grpo__added_token;
+
+typedef struct {
+    int vocab_size;                /* one past the largest id (or the model's vocabulary) */
+    uint32_t *token_offset;        /* (vocab_size + 1): the decoded bytes of each id in token_bytes */
+    unsigned char *token_bytes;
+    unsigned char *token_kind;     /* (vocab_size): 0 no token, 1 model, 2 added, 3 special added */
+    int byte_id[256];              /* the token of each single byte, -1 if the vocabulary lacks it */
+    uint64_t *merge_keys;          /* open addressing: (left id << 32 | right id), UINT64_MAX empty */
+    uint32_t *merge_rank;
+    int32_t *merge_result;
+    size_t merge_mask;
+    int32_t *lookup;               /* open addressing over model tokens by decoded bytes: id, or -1 */
+    size_t lookup_mask;
+    grpo__added_token *added;      /* sorted by first byte, then longest first */
+    int n_added;
+    unsigned char *match_bytes;
+    int added_start[257];          /* added tokens with first byte b: added[added_start[b] .. added_start[b+1]) (normalized and not) */
+    int nfc;
+    grpo__composition *compositions;
+    size_t n_compositions;
+    int n_splits, split_pattern[4];
+    int prefix_space, byte_level_regex;
+    int ignore_merges, unk_id, fuse_unk;
+} grpo__bpe;
+
+static uint64_t grpo__merge_hash(uint64_t key) { key ^= key >> 29; key *= 0xBF58476D1CE4E5B9ull; return key ^ (key >> 32); }
+
+static int grpo__merge_find(const grpo__bpe *b, int left, int right, uint32_t *rank, int *result) {
+    uint64_t key = ((uint64_t)(uint32_t)left << 32) | (uint32_t)right;
+    for (size_t slot = grpo__merge_hash(key) & b->merge_mask;; slot = (slot + 1) & b->merge_mask) {
+        if (b->merge_keys[slot] == UINT64_MAX) return 0;
+        if (b->merge_keys[slot] == key) { *rank = b->merge_rank[slot]; *result = b->merge_result[slot]; return 1; }
+    }
+}
+
+static int grpo__lookup_find(const grpo__bpe *b, const unsigned char *bytes, size_t n) {
+    for (size_t slot = grpo__hash_bytes(bytes, n) & b->lookup_mask;; slot = (slot + 1) & b->lookup_mask) {
+        int id = b->lookup[slot];
+        if (id < 0) return -1;
+        uint32_t at = b->token_offset[id], length = b->token_offset[id + 1] - at;
+        if (length == n && memcmp(b->token_bytes + at, bytes, n) == 0) return id;
+    }
+}
+
+static void grpo__bpe_free(grpo__bpe *b) {
+    if (!b) return;
+    GRPO_FREE(b->token_offset); GRPO_FREE(b->token_bytes); GRPO_FREE(b->token_kind);
+    GRPO_FREE(b->merge_keys); GRPO_FREE(b->merge_rank); GRPO_FREE(b->merge_result);
+    GRPO_FREE(b->lookup); GRPO_FREE(b->added); GRPO_FREE(b->match_bytes); GRPO_FREE(b->compositions);
+    GRPO_FREE(b);
+}
+
+static void grpo__bpe_destroy(grpo_tokenizer *tokenizer) {
+    grpo__bpe_free((grpo__bpe *)tokenizer->state);
+    tokenizer->state = NULL;
+}
+
+/* ---- encoding */
+typedef struct {
+    const grpo__bpe *bpe;
+    int *ids;                      /* the caller's buffer */
+    int capacity, count;
+    /* scratch for one piece's BPE, grown as needed */
+    int *symbols;                  /* (4, piece length): id, prev, next, alive */
+    struct grpo__merge_entry { uint32_t rank; int position, result; } *heap;
+    size_t symbols_capacity, heap_capacity;
+    unsigned char *prefixed;       /* " " + piece for ByteLevel's add_prefix_space */
+    size_t prefixed_capacity;
+    int failed;                    /* out of memory */
+} grpo__encoder;
+
+static void grpo__emit(grpo__encoder *e, int id) {
+    if (e->count < e->capacity) e->ids[e->count] = id;
+    e->count++;
+}
+
+static int grpo__grow(void **pointer, size_t *capacity, size_t needed, size_t element) {
+    if (needed <= *capacity) return 1;
+    size_t n = *capacity ? *capacity : 64;
+    while (n < needed) n *= 2;
+    void *bigger = GRPO_MALLOC(n * element);
+    if (!bigger) return 0;
+    GRPO_FREE(*pointer);
+    *pointer = bigger;
+    *capacity = n;
+    return 1;
+}
+
+/* min-heap on (rank, position): the lowest rank first, the leftmost among equals, as tokenizers' word.rs */
+static int grpo__merge_before(const struct grpo__merge_entry *a, const struct grpo__merge_entry *b) {
+    return a->rank != b->rank ? a->rank < b->rank : a->position < b->position;
+}
+static void grpo__heap_push(struct grpo__merge_entry *heap, size_t *n, struct grpo__merge_entry entry) {
+    size_t i = (*n)++;
+    while (i > 0 && grpo__merge_before(&entry, &heap[(i - 1) / 2])) { heap[i] = heap[(i - 1) / 2]; i = (i - 1) / 2; }
+    heap[i] = entry;
+}
+static struct grpo__merge_entry grpo__heap_pop(struct grpo__merge_entry *heap, size_t *n) {
+    struct grpo__merge_entry top = heap[0], last = heap[--(*n)];
+    size_t i = 0;
+    for (;;) {
+        size_t child = 2 * i + 1;
+        if (child >= *n) break;
+        if (child + 1 < *n && grpo__merge_before(&heap[child + 1], &heap[child])) child++;
+        if (!grpo__merge_before(&heap[child], &last)) break;
+        heap[i] = heap[child];
+        i = child;
+    }
+    if (*n > 0) heap[i] = last;
+    return top;
+}
+
+/* BPE over one pre-tokenized piece (raw bytes; each byte is one byte-level character). */
+static void grpo__bpe_piece(grpo__encoder *e, const unsigned char *s, size_t n) {
+    const grpo__bpe *b = e->bpe;
+    if (n == 0) return;
+    if (b->ignore_merges) {
+        int id = grpo__lookup_find(b, s, n);
+        if (id >= 0) { grpo__emit(e, id); return; }
+    }
+    size_t heap_needed, symbols_needed;
+    if (!grpo__mul(n, 4, &symbols_needed) || !grpo__grow((void **)&e->symbols, &e->symbols_capacity, symbols_needed, sizeof(int)) ||
+        !grpo__mul(n, 2, &heap_needed) || !grpo__grow((void **)&e->heap, &e->heap_capacity, heap_needed + 8, sizeof *e->heap)) {
+        e->failed = 1;
+        return;
+    }
+    /* a doubly linked list of symbols: id, prev, next, alive (n each) */
+    int *id = e->symbols, *prev = id + n, *next = prev + n, *alive = next + n;
+    int count = 0, pending_unk = 0;
+    for (size_t i = 0; i < n; i++) {
+        int t = b->byte_id[s[i]];
+        if (t >= 0) { id[count++] = t; pending_unk = 0; continue; }
+        if (b->unk_id < 0) continue;               /* dropped, as tokenizers drops it */
+        if (b->fuse_unk && pending_unk) continue;  /* fused into the previous unk */
+        id[count++] = b->unk_id;
+        pending_unk = 1;
+    }
+    for (int i = 0; i < count; i++) { prev[i] = i - 1; next[i] = i + 1 < count ? i + 1 : -1; alive[i] = 1; }
+    size_t heap_n = 0;
+    for (int i = 0; i + 1 < count; i++) {
+        uint32_t rank;
+        int result;
+        if (grpo__merge_find(b, id[i], id[i + 1], &rank, &result)) {
+            struct grpo__merge_entry m = {rank, i, result};
+            grpo__heap_push(e->heap, &heap_n, m);
+        }
+    }
+    while (heap_n > 0) {
+        struct grpo__merge_entry top = grpo__heap_pop(e->heap, &heap_n);
+        int i = top.position;
+        if (!alive[i] || next[i] < 0) continue;
+        int j = next[i];
+        uint32_t rank;
+        int result;
+        /* an entry is stale if the pair at its position has changed since it was pushed */
+        if (!grpo__merge_find(b, id[i], id[j], &rank, &result) || result != top.result) continue;
+        id[i] = result;
+        alive[j] = 0;
+        next[i] = next[j];
+        if (next[j] >= 0) prev[next[j]] = i;
+        if (heap_n + 2 > e->heap_capacity) { e->failed = 1; return; }
+        if (prev[i] >= 0 && grpo__merge_find(b, id[prev[i]], id[i], &rank, &result)) {
+            struct grpo__merge_entry m = {rank, prev[i], result};
+            grpo__heap_push(e->heap, &heap_n, m);
+        }
+        if (next[i] >= 0 && grpo__merge_find(b, id[i], id[next[i]], &rank, &result)) {
+            struct grpo__merge_entry m = {rank, i, result};
+            grpo__heap_push(e->heap, &heap_n, m);
+        }
+    }
+    for (int i = 0; i < count && i >= 0; i = next[i]) grpo__emit(e, id[i]);
+}
+
+/* Pre-tokenizer stage `stage` over one piece: the Split stages in order, then ByteLevel. */
+static void grpo__pretokenize(grpo__encoder *e, const unsigned char *s, size_t n, int stage) {
+    const grpo__bpe *b = e->bpe;
+    if (n == 0 || e->failed) return;
+    if (stage < b->n_splits) {
+        /* "Isolated": every match is a piece, and so is every stretch between matches */
+        size_t gap = 0, at = 0;
+        while (at < n) {
+            size_t end = grpo__pattern_match(b->split_pattern[stage], s, n, at);
+            if (end > at) {
+                grpo__pretokenize(e, s + gap, at - gap, stage + 1);
+                grpo__pretokenize(e, s + at, end - at, stage + 1);
+                gap = at = end;
+            } else {
+                at++;
+                while (at < n && (s[at] & 0xC0) == 0x80) at++;
+            }
+        }
+        grpo__pretokenize(e, s + gap, n - gap, stage + 1);
+        return;
+    }
+    if (b->prefix_space && s[0] != ' ') {
+        /* prefixed is reused: the piece may not point into it, and it never does (pieces come from
+           the text or a normalized copy) */
+        if (!grpo__grow((void **)&e->prefixed, &e->prefixed_capacity, n + 1, 1)) { e->failed = 1; return; }
+        e->prefixed[0] = ' ';
+        memcpy(e->prefixed + 1, s, n);
+        s = e->prefixed;
+        n++;
+    }
+    if (!b->byte_level_regex) { grpo__bpe_piece(e, s, n); return; }
+    size_t gap = 0, at = 0;
+    while (at < n) {
+        size_t end = grpo__pattern_match(GRPO__PATTERN_GPT2, s, n, at);
+        if (end > at) {
+            grpo__bpe_piece(e, s + gap, at - gap);
+            grpo__bpe_piece(e, s + at, end - at);
+            gap = at = end;
+        } else {
+            at++;
+            while (at < n && (s[at] & 0xC0) == 0x80) at++;
+        }
+    }
+    grpo__bpe_piece(e, s + gap, n - gap);
+}
+
+/* The longest added token (of the normalized kind or not) that starts at s[at], or -1. */
+static int grpo__added_at(const grpo__bpe *b, const unsigned char *s, size_t n, size_t at, int normalized) {
+    for (int i = b->added_start[s[at]]; i < b->added_start[s[at] + 1]; i++) {
+        const grpo__added_token *t = &b->added[i];
+        if (t->normalized == normalized && t->length <= n - at && memcmp(s + at, b->match_bytes + t->offset, t->length) == 0) return i;
+    }
+    return -1;
+}
+
+/* Splits s by the added tokens of one kind; the stretches between go on to `next`. */
+static void grpo__split_added(grpo__encoder *e, const unsigned char *s, size_t n, int normalized) {
+    const grpo__bpe *b = e->bpe;
+    size_t gap = 0, at = 0;
+    while (at < n && !e->failed) {
+        int found = b->n_added ? grpo__added_at(b, s, n, at, normalized) : -1;
+        if (found < 0) { at++; continue; }
+        if (at > gap) {
+            if (normalized) grpo__pretokenize(e, s + gap, at - gap, 0);
+            else grpo__split_added(e, s + gap, at - gap, 1); /* normalize, then the normalized tokens */
+        }
+        grpo__emit(e, b->added[found].id);
+        at += b->added[found].length;
+        gap = at;
+    }
+    if (n > gap && !e->failed) {
+        if (normalized) grpo__pretokenize(e, s + gap, n - gap, 0);
+        else grpo__split_added(e, s + gap, n - gap, 1);
+    }
+}
+
+static grpo_result grpo__bpe_encode(const grpo_tokenizer *tokenizer, const char *text, size_t len, int *ids, int capacity, int *n_ids) {
+    const grpo__bpe *b = tokenizer ? (const grpo__bpe *)tokenizer->state : NULL;
+    if (!b) return grpo__fail(GRPO_ERROR_INVALID_STATE, "BPE tokenizer: not loaded");
+    if (!text && len > 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "BPE tokenizer: text is NULL");
+    if (len > (size_t)INT32_MAX) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "BPE tokenizer: text of %zu bytes is longer than 2^31-1", len);
+    const unsigned char *s = (const unsigned char *)text;
+    for (size_t at = 0; at < len;) {
+        uint32_t c;
+        int used = grpo__utf8_decode(s + at, len - at, &c);
+        if (!used) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "BPE tokenizer: the text is not valid UTF-8 at byte %zu", at);
+        at += (size_t)used;
+    }
+    grpo__encoder e;
+    memset(&e, 0, sizeof e);
+    e.bpe = b;
+    e.ids = ids;
+    e.capacity = ids ? capacity : 0;
+    /* step 1 splits the raw text; each stretch is normalized in grpo__split_added's second level */
+    size_t gap = 0, at = 0;
+    while (at < len && !e.failed) {
+        int found = b->n_added ? grpo__added_at(b, s, len, at, 0) : -1;
+        if (found < 0) { at++; continue; }
+        if (at > gap) {
+            unsigned char *normal = NULL;
+            size_t normal_len = at - gap;
+            if (b->nfc && grpo__nfc(b->compositions, b->n_compositions, s + gap, at - gap, &normal, &normal_len)) { e.failed = 1; break; }
+            grpo__split_added(&e, normal ? normal : s + gap, normal_len, 1);
+            GRPO_FREE(normal);
+        }
+        grpo__emit(&e, b->added[found].id);
+        at += b->added[found].length;
+        gap = at;
+    }
+    if (len > gap && !e.failed) {
+        unsigned char *normal = NULL;
+        size_t normal_len = len - gap;
+        if (b->nfc && grpo__nfc(b->compositions, b->n_compositions, s + gap, len - gap, &normal, &normal_len)) e.failed = 1;
+        else grpo__split_added(&e, normal ? normal : s + gap, normal_len, 1);
+        GRPO_FREE(normal);
+    }
+    GRPO_FREE(e.symbols); GRPO_FREE(e.heap); GRPO_FREE(e.prefixed);
+    if (e.failed) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "BPE tokenizer: out of memory encoding %zu bytes", len);
+    if (n_ids) *n_ids = e.count;
+    if (e.count > capacity || (!ids && e.count > 0))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "BPE tokenizer: %d ids do not fit in capacity %d", e.count, capacity);
+    return GRPO_SUCCESS;
+}
+
+static grpo_result grpo__bpe_decode(const grpo_tokenizer *tokenizer, const int *ids, int n, char *text, size_t capacity, size_t *n_bytes) {
+    const grpo__bpe *b = tokenizer ? (const grpo__bpe *)tokenizer->state : NULL;
+    if (!b) return grpo__fail(GRPO_ERROR_INVALID_STATE, "BPE tokenizer: not loaded");
+    if (n > 0 && !ids) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "BPE tokenizer: ids is NULL");
+    size_t needed = 0;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= tokenizer->vocab_size)
+            return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "BPE tokenizer: ids[%d] = %d is outside the vocabulary [0, %d)", i, ids[i], tokenizer->vocab_size);
+        if (ids[i] < b->vocab_size && b->token_kind[ids[i]] != 3) needed += b->token_offset[ids[i] + 1] - b->token_offset[ids[i]];
+    }
+    if (n_bytes) *n_bytes = needed;
+    if (!text || capacity < needed + 1)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "BPE tokenizer: %zu bytes and a NUL do not fit in capacity %zu", needed, capacity);
+    size_t at = 0;
+    for (int i = 0; i < n; i++) {
+        if (ids[i] >= b->vocab_size || b->token_kind[ids[i]] == 3) continue;
+        uint32_t from = b->token_offset[ids[i]], length = b->token_offset[ids[i] + 1] - from;
+        memcpy(text + at, b->token_bytes + from, length);
+        at += length;
+    }
+    text[at] = '\0';
+    return GRPO_SUCCESS;
+}
+
+GRPODEF int grpo_tokenizer_token_id(const grpo_tokenizer *tokenizer, const char *text) {
+    if (!tokenizer || !text) return -1;
+    size_t n = strlen(text);
+    if (tokenizer->encode == grpo__byte_encode) return n == 1 ? (unsigned char)text[0] : -1;
+    const grpo__bpe *b = (const grpo__bpe *)tokenizer->state;
+    if (!b || tokenizer->encode != grpo__bpe_encode) return -1;
+    for (int i = 0; i < b->n_added; i++)
+        if (b->added[i].length == n && !b->added[i].normalized && memcmp(b->match_bytes + b->added[i].offset, text, n) == 0) return b->added[i].id;
+    for (int id = 0; id < b->vocab_size; id++) /* added tokens by their content, normalized ones included */
+        if (b->token_kind[id] >= 2 && b->token_offset[id + 1] - b->token_offset[id] == n && memcmp(b->token_bytes + b->token_offset[id], text, n) == 0) return id;
+    return n ? grpo__lookup_find(b, (const unsigned char *)text, n) : -1;
+}
+
+/* ---- loading tokenizer.json */
+
+/* GPT-2's byte-to-unicode map: printable bytes stand for themselves, the others for 256 + k. */
+static void grpo__byte_level_alphabet(uint32_t byte_to_char[256], int char_to_byte[324]) {
+    int k = 0;
+    for (int i = 0; i < 324; i++) char_to_byte[i] = -1;
+    for (int byte = 0; byte < 256; byte++) {
+        int printable = (byte >= 33 && byte <= 126) || (byte >= 161 && byte <= 172) || (byte >= 174);
+        byte_to_char[byte] = printable ? (uint32_t)byte : (uint32_t)(256 + k++);
+        char_to_byte[byte_to_char[byte]] = byte;
+    }
+}
+
+/* The ByteLevel decoder's bytes for a token string: each character's byte if every character is
+   in the alphabet, else the string's own UTF-8 (as tokenizers' decode_chain). 1 if byte-level. */
+static int grpo__byte_level_decode(const int char_to_byte[324], const unsigned char *s, size_t n, unsigned char *out, size_t *out_len) {
+    size_t at = 0, k = 0;
+    while (at < n) {
+        uint32_t c;
+        int used = grpo__utf8_decode(s + at, n - at, &c);
+        if (!used || c >= 324 || char_to_byte[c] < 0) { memcpy(out, s, n); *out_len = n; return 0; }
+        out[k++] = (unsigned char)char_to_byte[c];
+        at += (size_t)used;
+    }
+    *out_len = k;
+    return 1;
+}
+
+typedef struct { const char *bytes; uint32_t length; int id; } grpo__string_slot;
+
+static int grpo__string_find(const grpo__string_slot *slots, size_t mask, const char *bytes, size_t n) {
+    for (size_t slot = grpo__hash_bytes(bytes, n) & mask;; slot = (slot + 1) & mask) {
+        if (!slots[slot].bytes) return -1;
+        if (slots[slot].length == n && memcmp(slots[slot].bytes, bytes, n) == 0) return slots[slot].id;
+    }
+}
+
+static int grpo__json_is(const grpo_json *json, const grpo_json_value *object, const char *key, const char *value) {
+    const char *s = grpo_json_string(json, grpo_json_get(json, object, key));
+    return s && strcmp(s, value) == 0;
+}
+
+/* A boolean member that must be false (or absent/null) for this tokenizer to be read. */
+static grpo_result grpo__refuse_true(const grpo_json *json, const grpo_json_value *object, const char *key, const char *source, const char *where) {
+    const grpo_json_value *v = grpo_json_get(json, object, key);
+    if (!v || v->type == GRPO_JSON_NULL || v->type == GRPO_JSON_FALSE) return GRPO_SUCCESS;
+    if (v->type == GRPO_JSON_TRUE) return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: %s.%s is true: not implemented", source, where, key);
+    return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: %s.%s must be true or false", source, where, key);
+}
+
+static grpo_result grpo__bpe_pre_tokenizer(grpo__bpe *b, const grpo_json *json, const grpo_json_value *p, const char *source, int nested) {
+    const char *type = grpo_json_string(json, grpo_json_get(json, p, "type"));
+    if (!p || p->type == GRPO_JSON_NULL) return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: pre_tokenizer is null; byte-level BPE needs a ByteLevel pre-tokenizer", source);
+    if (!type) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: pre_tokenizer has no \"type\"", source);
+    if (strcmp(type, "Sequence") == 0 && !nested) {
+        const grpo_json_value *list = grpo_json_get(json, p, "pretokenizers");
+        if (!list || list->type != GRPO_JSON_ARRAY) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: pre_tokenizer.pretokenizers must be a list", source);
+        const grpo_json_value *item = grpo_json_first(json, list);
+        for (uint32_t i = 0; i < list->count; i++, item = grpo_json_next(json, item)) {
+            grpo_result r = grpo__bpe_pre_tokenizer(b, json, item, source, 1);
+            if (r) return r;
+        }
+        if (b->byte_level_regex < 0) return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: pre_tokenizer has no ByteLevel step; byte-level BPE needs one", source);
+        return GRPO_SUCCESS;
+    }
+    if (b->byte_level_regex >= 0) return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: pre_tokenizer: a %s step after ByteLevel is not implemented", source, type);
+    if (strcmp(type, "ByteLevel") == 0) {
+        int regex;
+        const grpo_json_value *v = grpo_json_get(json, p, "add_prefix_space");
+        b->prefix_space = v && v->type == GRPO_JSON_TRUE;
+        v = grpo_json_get(json, p, "use_regex");
+        regex = !v || v->type != GRPO_JSON_FALSE; /* tokenizers' default is true */
+        b->byte_level_regex = regex;
+        return GRPO_SUCCESS;
+    }
+    if (strcmp(type, "Split") == 0) {
+        const grpo_json_value *pattern = grpo_json_get(json, p, "pattern");
+        const char *regex = grpo_json_string(json, grpo_json_get(json, pattern, "Regex"));
+        if (!regex) return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: pre_tokenizer Split: only a {\"Regex\": ...} pattern is implemented", source);
+        int which = strcmp(regex, grpo__pattern_gpt2) == 0 ? GRPO__PATTERN_GPT2 : strcmp(regex, grpo__pattern_qwen2) == 0 ? GRPO__PATTERN_QWEN2 : 0;
+        if (!which) return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: pre_tokenizer Split pattern \"%.80s\" is not implemented (only GPT-2's and Qwen2's)", source, regex);
+        if (!grpo__json_is(json, p, "behavior", "Isolated")) return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: pre_tokenizer Split: only behavior \"Isolated\" is implemented", source);
+        grpo_result r = grpo__refuse_true(json, p, "invert", source, "pre_tokenizer Split");
+        if (r) return r;
+        if (b->n_splits == 4) return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: more than 4 Split steps", source);
+        b->split_pattern[b->n_splits++] = which;
+        return GRPO_SUCCESS;
+    }
+    return grpo__fail(GRPO_ERROR_UNSUPPORTED, "%s: pre_tokenizer \"%.40s\" is not implemented (ByteLevel, Split, Sequence)", source, type);
+}
+
+GRPODEF grpo_result grpo_bpe_tokenizer_parse(grpo_tokenizer *tokenizer, const char *text, size_t len, const char *source) {
+    if (!tokenizer) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_bpe_tokenizer_parse: tokenizer is NULL");
+    memset(tokenizer, 0, sizeof *tokenizer);
+    if (!source) source = "tokenizer.json";
+    grpo_json json;
+    grpo_result r = grpo_json_parse(&json, text, len, source);
+    if (r) return r;
+    grpo__bpe *b = (grpo__bpe *)GRPO_MALLOC(sizeof *b);
+    grpo__string_slot *strings = NULL;
+    unsigned char *scratch = NULL;
+    if (!b) { grpo_json_free(&json); return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", source); }
+    memset(b, 0, sizeof *b);
+    b->byte_level_regex = -1;
+    b->unk_id = -1;
+    uint32_t byte_to_char[256];
+    int char_to_byte[324];
+    grpo__byte_level_alphabet(byte_to_char, char_to_byte);
+    const grpo_json_value *root = json.values, *model, *vocab, *merges, *added, *v, *item;
+    const char *type;
+    size_t strings_mask = 0, total_bytes = 0;
+    int max_id = -1;
+#define GRPO__BPE_FAIL(code, ...) do { r = grpo__fail(code, __VA_ARGS__); goto done; } while (0)
+    if (root->type != GRPO_JSON_OBJECT) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: expected a JSON object", source);
+    model = grpo_json_get(&json, root, "model");
+    if (!model || model->type != GRPO_JSON_OBJECT) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: \"model\" must be an object", source);
+    type = grpo_json_string(&json, grpo_json_get(&json, model, "type"));
+    if (type && strcmp(type, "BPE") != 0) GRPO__BPE_FAIL(GRPO_ERROR_UNSUPPORTED, "%s: model type \"%.32s\" is not implemented (only BPE)", source, type);
+    if ((r = grpo__refuse_true(&json, model, "byte_fallback", source, "model"))) goto done;
+    v = grpo_json_get(&json, model, "dropout");
+    if (v && v->type != GRPO_JSON_NULL && !(v->type == GRPO_JSON_NUMBER && v->number == 0.0))
+        GRPO__BPE_FAIL(GRPO_ERROR_UNSUPPORTED, "%s: model.dropout is set: BPE dropout is not implemented", source);
+    for (int i = 0; i < 2; i++) {
+        const char *key = i ? "end_of_word_suffix" : "continuing_subword_prefix";
+        v = grpo_json_get(&json, model, key);
+        if (v && v->type != GRPO_JSON_NULL && !(v->type == GRPO_JSON_STRING && v->length == 0))
+            GRPO__BPE_FAIL(GRPO_ERROR_UNSUPPORTED, "%s: model.%s is set: not implemented", source, key);
+    }
+    b->ignore_merges = grpo_json_get(&json, model, "ignore_merges") && grpo_json_get(&json, model, "ignore_merges")->type == GRPO_JSON_TRUE;
+    b->fuse_unk = grpo_json_get(&json, model, "fuse_unk") && grpo_json_get(&json, model, "fuse_unk")->type == GRPO_JSON_TRUE;
+    vocab = grpo_json_get(&json, model, "vocab");
+    merges = grpo_json_get(&json, model, "merges");
+    if (!vocab || vocab->type != GRPO_JSON_OBJECT) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.vocab must be an object of token -> id", source);
+    if (!merges || merges->type != GRPO_JSON_ARRAY) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.merges must be a list", source);
+    added = grpo_json_get(&json, root, "added_tokens");
+    if (added && added->type != GRPO_JSON_NULL && added->type != GRPO_JSON_ARRAY) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: added_tokens must be a list", source);
+    if (added && added->type == GRPO_JSON_NULL) added = NULL;
+    /* ids: [0, 2^24) each */
+    item = grpo_json_first(&json, vocab);
+    for (uint32_t i = 0; i < vocab->count; i++, item = grpo_json_next(&json, item)) {
+        if (item->type != GRPO_JSON_NUMBER || !item->is_integer || item->integer < 0 || item->integer >= GRPO__MAX_TOKEN_ID)
+            GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.vocab[\"%.64s\"] must be an id from 0 to %d", source, grpo_json_key(&json, item), GRPO__MAX_TOKEN_ID - 1);
+        if ((int)item->integer > max_id) max_id = (int)item->integer;
+        total_bytes += item->key_length;
+    }
+    item = grpo_json_first(&json, added);
+    for (uint32_t i = 0; added && i < added->count; i++, item = grpo_json_next(&json, item)) {
+        const grpo_json_value *id = grpo_json_get(&json, item, "id");
+        const grpo_json_value *content = grpo_json_get(&json, item, "content");
+        if (item->type != GRPO_JSON_OBJECT || !id || id->type != GRPO_JSON_NUMBER || !id->is_integer || id->integer < 0 ||
+            id->integer >= GRPO__MAX_TOKEN_ID || !content || content->type != GRPO_JSON_STRING)
+            GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: added_tokens[%u] must have an integer \"id\" (0 to %d) and a string \"content\"", source, i, GRPO__MAX_TOKEN_ID - 1);
+        static const char *refused[3] = {"lstrip", "rstrip", "single_word"};
+        char where[48];
+        snprintf(where, sizeof where, "added_tokens[%u]", i);
+        for (int k = 0; k < 3; k++) if ((r = grpo__refuse_true(&json, item, refused[k], source, where))) goto done;
+        if ((int)id->integer > max_id) max_id = (int)id->integer;
+        total_bytes += 2 * (size_t)content->length; /* the content, and its normalized form */
+    }
+    if (max_id < 0) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: the vocabulary is empty", source);
+    b->vocab_size = max_id + 1;
+    b->token_offset = (uint32_t *)GRPO_MALLOC(((size_t)b->vocab_size + 1) * sizeof(uint32_t));
+    b->token_kind = (unsigned char *)GRPO_MALLOC((size_t)b->vocab_size);
+    b->token_bytes = (unsigned char *)GRPO_MALLOC(total_bytes + 1);
+    b->match_bytes = (unsigned char *)GRPO_MALLOC(total_bytes + 1);
+    scratch = (unsigned char *)GRPO_MALLOC(total_bytes + 8);
+    for (strings_mask = 16; strings_mask < 2 * (size_t)vocab->count; strings_mask *= 2) {}
+    strings = (grpo__string_slot *)GRPO_MALLOC(strings_mask * sizeof *strings);
+    if (!b->token_offset || !b->token_kind || !b->token_bytes || !b->match_bytes || !scratch || !strings)
+        GRPO__BPE_FAIL(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory for %d tokens", source, b->vocab_size);
+    memset(b->token_kind, 0, (size_t)b->vocab_size);
+    memset(strings, 0, strings_mask * sizeof *strings);
+    strings_mask--;
+    /* the model's tokens: unique ids and strings; the added tokens override an id for decoding */
+    item = grpo_json_first(&json, vocab);
+    for (uint32_t i = 0; i < vocab->count; i++, item = grpo_json_next(&json, item)) {
+        int id = (int)item->integer;
+        if (b->token_kind[id]) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.vocab gives id %d to two tokens", source, id);
+        b->token_kind[id] = 1;
+        const char *key = grpo_json_key(&json, item);
+        size_t slot = grpo__hash_bytes(key, item->key_length) & strings_mask;
+        while (strings[slot].bytes) slot = (slot + 1) & strings_mask; /* keys are unique: the JSON parser checked */
+        strings[slot].bytes = key;
+        strings[slot].length = item->key_length;
+        strings[slot].id = id;
+    }
+    item = grpo_json_first(&json, added);
+    for (uint32_t i = 0; added && i < added->count; i++, item = grpo_json_next(&json, item)) {
+        int id = (int)grpo_json_get(&json, item, "id")->integer;
+        const grpo_json_value *special = grpo_json_get(&json, item, "special");
+        if (grpo_json_get(&json, item, "content")->length == 0) continue; /* tokenizers ignores empty tokens */
+        if (b->token_kind[id] >= 2) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: added_tokens gives id %d twice", source, id);
+        b->token_kind[id] = special && special->type == GRPO_JSON_TRUE ? 3 : 2;
+    }
+    /* the decoded bytes of every id: lengths first, then offsets */
+    {
+        uint32_t at = 0;
+        item = grpo_json_first(&json, vocab);
+        for (int id = 0; id < b->vocab_size; id++) b->token_offset[id] = 0;
+        for (uint32_t i = 0; i < vocab->count; i++, item = grpo_json_next(&json, item)) {
+            int id = (int)item->integer;
+            if (b->token_kind[id] != 1) continue;
+            size_t n;
+            grpo__byte_level_decode(char_to_byte, (const unsigned char *)grpo_json_key(&json, item), item->key_length, scratch, &n);
+            b->token_offset[id] = (uint32_t)n;
+        }
+        item = grpo_json_first(&json, added);
+        for (uint32_t i = 0; added && i < added->count; i++, item = grpo_json_next(&json, item)) {
+            const grpo_json_value *content = grpo_json_get(&json, item, "content");
+            if (content->length == 0) continue;
+            size_t n;
+            grpo__byte_level_decode(char_to_byte, (const unsigned char *)grpo_json_string(&json, content), content->length, scratch, &n);
+            b->token_offset[grpo_json_get(&json, item, "id")->integer] = (uint32_t)n;
+        }
+        for (int id = 0; id <= b->vocab_size; id++) {
+            uint32_t n = id < b->vocab_size ? b->token_offset[id] : 0;
+            b->token_offset[id] = at;
+            at += n;
+        }
+        item = grpo_json_first(&json, vocab);
+        for (uint32_t i = 0; i < vocab->count; i++, item = grpo_json_next(&json, item)) {
+            int id = (int)item->integer;
+            size_t n;
+            if (b->token_kind[id] == 1)
+                grpo__byte_level_decode(char_to_byte, (const unsigned char *)grpo_json_key(&json, item), item->key_length, b->token_bytes + b->token_offset[id], &n);
+        }
+        item = grpo_json_first(&json, added);
+        for (uint32_t i = 0; added && i < added->count; i++, item = grpo_json_next(&json, item)) {
+            const grpo_json_value *content = grpo_json_get(&json, item, "content");
+            size_t n;
+            if (content->length)
+                grpo__byte_level_decode(char_to_byte, (const unsigned char *)grpo_json_string(&json, content), content->length,
+                                        b->token_bytes + b->token_offset[grpo_json_get(&json, item, "id")->integer], &n);
+        }
+    }
+    /* lookup of byte-level model tokens by their bytes (ignore_merges, grpo_tokenizer_token_id) */
+    for (b->lookup_mask = 16; b->lookup_mask < 2 * (size_t)vocab->count; b->lookup_mask *= 2) {}
+    b->lookup = (int32_t *)GRPO_MALLOC(b->lookup_mask * sizeof(int32_t));
+    if (!b->lookup) GRPO__BPE_FAIL(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", source);
+    for (size_t i = 0; i < b->lookup_mask; i++) b->lookup[i] = -1;
+    b->lookup_mask--;
+    item = grpo_json_first(&json, vocab);
+    for (uint32_t i = 0; i < vocab->count; i++, item = grpo_json_next(&json, item)) {
+        int id = (int)item->integer;
+        size_t n;
+        if (b->token_kind[id] != 1 || !grpo__byte_level_decode(char_to_byte, (const unsigned char *)grpo_json_key(&json, item), item->key_length, scratch, &n) || n == 0) continue;
+        size_t slot = grpo__hash_bytes(scratch, n) & b->lookup_mask;
+        while (b->lookup[slot] >= 0) slot = (slot + 1) & b->lookup_mask;
+        b->lookup[slot] = id;
+    }
+    for (int byte = 0; byte < 256; byte++) {
+        unsigned char utf8[4];
+        int n = grpo__utf8_encode(byte_to_char[byte], utf8);
+        b->byte_id[byte] = grpo__string_find(strings, strings_mask, (const char *)utf8, (size_t)n);
+    }
+    v = grpo_json_get(&json, model, "unk_token");
+    if (v && v->type != GRPO_JSON_NULL) {
+        if (v->type != GRPO_JSON_STRING) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.unk_token must be a string or null", source);
+        b->unk_id = grpo__string_find(strings, strings_mask, grpo_json_string(&json, v), v->length);
+        if (b->unk_id < 0) GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.unk_token \"%.64s\" is not in the vocabulary", source, grpo_json_string(&json, v));
+    }
+    /* merges, "a b" or ["a", "b"]; a pair listed twice keeps its last rank (as tokenizers' HashMap) */
+    for (b->merge_mask = 16; b->merge_mask < 2 * (size_t)merges->count; b->merge_mask *= 2) {}
+    b->merge_keys = (uint64_t *)GRPO_MALLOC(b->merge_mask * sizeof(uint64_t));
+    b->merge_rank = (uint32_t *)GRPO_MALLOC(b->merge_mask * sizeof(uint32_t));
+    b->merge_result = (int32_t *)GRPO_MALLOC(b->merge_mask * sizeof(int32_t));
+    if (!b->merge_keys || !b->merge_rank || !b->merge_result) GRPO__BPE_FAIL(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory for %u merges", source, merges->count);
+    for (size_t i = 0; i < b->merge_mask; i++) b->merge_keys[i] = UINT64_MAX;
+    b->merge_mask--;
+    item = grpo_json_first(&json, merges);
+    for (uint32_t i = 0; i < merges->count; i++, item = grpo_json_next(&json, item)) {
+        const char *left, *right;
+        size_t left_length, right_length;
+        if (item->type == GRPO_JSON_STRING) {
+            left = grpo_json_string(&json, item);
+            const char *space = (const char *)memchr(left, ' ', item->length);
+            if (!space || memchr(space + 1, ' ', item->length - (size_t)(space + 1 - left)))
+                GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.merges[%u] = \"%.64s\" is not two tokens separated by one space", source, i, left);
+            left_length = (size_t)(space - left);
+            right = space + 1;
+            right_length = item->length - left_length - 1;
+        } else if (item->type == GRPO_JSON_ARRAY && item->count == 2 && grpo_json_first(&json, item)->type == GRPO_JSON_STRING &&
+                   grpo_json_next(&json, grpo_json_first(&json, item))->type == GRPO_JSON_STRING) {
+            const grpo_json_value *a = grpo_json_first(&json, item), *c = grpo_json_next(&json, a);
+            left = grpo_json_string(&json, a);
+            left_length = a->length;
+            right = grpo_json_string(&json, c);
+            right_length = c->length;
+        } else {
+            GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.merges[%u] must be \"a b\" or [\"a\", \"b\"]", source, i);
+        }
+        int a = grpo__string_find(strings, strings_mask, left, left_length), c = grpo__string_find(strings, strings_mask, right, right_length);
+        if (left_length + right_length > total_bytes) a = -1; /* longer than every token: not in the vocabulary */
+        if (a >= 0) memcpy(scratch, left, left_length);
+        if (a >= 0 && c >= 0) memcpy(scratch + left_length, right, right_length);
+        int merged = a >= 0 && c >= 0 ? grpo__string_find(strings, strings_mask, (const char *)scratch, left_length + right_length) : -1;
+        if (merged < 0)
+            GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: model.merges[%u] (\"%.40s\" + \"%.40s\"): %s is not in the vocabulary", source, i, left, right,
+                           a < 0 ? "the first token" : c < 0 ? "the second token" : "the merged token");
+        uint64_t key = ((uint64_t)(uint32_t)a << 32) | (uint32_t)c;
+        size_t slot = grpo__merge_hash(key) & b->merge_mask;
+        while (b->merge_keys[slot] != UINT64_MAX && b->merge_keys[slot] != key) slot = (slot + 1) & b->merge_mask;
+        b->merge_keys[slot] = key;
+        b->merge_rank[slot] = i;
+        b->merge_result[slot] = merged;
+    }
+    /* the normalizer */
+    v = grpo_json_get(&json, root, "normalizer");
+    if (v && v->type != GRPO_JSON_NULL) {
+        type = grpo_json_string(&json, grpo_json_get(&json, v, "type"));
+        if (!type || strcmp(type, "NFC") != 0)
+            GRPO__BPE_FAIL(GRPO_ERROR_UNSUPPORTED, "%s: normalizer \"%.40s\" is not implemented (none or NFC)", source, type ? type : "?");
+        b->nfc = 1;
+        b->compositions = grpo__composition_table(&b->n_compositions);
+        if (!b->compositions) GRPO__BPE_FAIL(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", source);
+    }
+    if ((r = grpo__bpe_pre_tokenizer(b, &json, grpo_json_get(&json, root, "pre_tokenizer"), source, 0))) goto done;
+    v = grpo_json_get(&json, root, "decoder");
+    if (!v || v->type == GRPO_JSON_NULL || !grpo__json_is(&json, v, "type", "ByteLevel")) {
+        type = grpo_json_string(&json, grpo_json_get(&json, v, "type"));
+        GRPO__BPE_FAIL(GRPO_ERROR_UNSUPPORTED, "%s: decoder %s%.40s%s is not implemented (only ByteLevel)", source, type ? "\"" : "", type ? type : "null", type ? "\"" : "");
+    }
+    /* the added tokens to match: by first byte, longest first; normalized ones in normalized form */
+    if (added && added->count) {
+        b->added = (grpo__added_token *)GRPO_MALLOC(added->count * sizeof *b->added);
+        if (!b->added) GRPO__BPE_FAIL(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", source);
+        uint32_t at = 0;
+        item = grpo_json_first(&json, added);
+        for (uint32_t i = 0; i < added->count; i++, item = grpo_json_next(&json, item)) {
+            const grpo_json_value *content = grpo_json_get(&json, item, "content"), *normalized = grpo_json_get(&json, item, "normalized");
+            const grpo_json_value *special = grpo_json_get(&json, item, "special");
+            if (content->length == 0) continue;
+            grpo__added_token *t = &b->added[b->n_added++];
+            t->id = (int)grpo_json_get(&json, item, "id")->integer;
+            t->special = special && special->type == GRPO_JSON_TRUE;
+            /* tokenizers' default: special tokens are not normalized, the others are */
+            t->normalized = normalized && normalized->type != GRPO_JSON_NULL ? normalized->type == GRPO_JSON_TRUE : !t->special;
+            const unsigned char *bytes = (const unsigned char *)grpo_json_string(&json, content);
+            size_t n = content->length;
+            unsigned char *normal = NULL;
+            if (t->normalized && b->nfc) {
+                if (grpo__nfc(b->compositions, b->n_compositions, bytes, n, &normal, &n)) goto done_nomem;
+                bytes = normal;
+            }
+            if (at + n > total_bytes) { GRPO_FREE(normal); GRPO__BPE_FAIL(GRPO_ERROR_BAD_FILE, "%s: added token %d grows too much under NFC", source, t->id); }
+            memcpy(b->match_bytes + at, bytes, n);
+            t->offset = at;
+            t->length = (uint32_t)n;
+            at += (uint32_t)n;
+            GRPO_FREE(normal);
+        }
+        /* counting sort by first byte, longest first within a byte */
+        grpo__added_token *sorted = (grpo__added_token *)GRPO_MALLOC((size_t)(b->n_added ? b->n_added : 1) * sizeof *sorted);
+        if (!sorted) GRPO__BPE_FAIL(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", source);
+        int counts[257] = {0};
+        for (int i = 0; i < b->n_added; i++) counts[b->match_bytes[b->added[i].offset] + 1]++;
+        for (int c = 0; c < 256; c++) counts[c + 1] += counts[c];
+        memcpy(b->added_start, counts, sizeof counts);
+        for (int i = 0; i < b->n_added; i++) sorted[counts[b->match_bytes[b->added[i].offset]]++] = b->added[i];
+        for (int c = 0; c < 256; c++)
+            for (int i = b->added_start[c] + 1; i < b->added_start[c + 1]; i++) {
+                grpo__added_token t = sorted[i];
+                int j = i;
+                while (j > b->added_start[c] && sorted[j - 1].length < t.length) { sorted[j] = sorted[j - 1]; j--; }
+                sorted[j] = t;
+            }
+        GRPO_FREE(b->added);
+        b->added = sorted;
+    }
+    tokenizer->vocab_size = b->vocab_size;
+    tokenizer->bos_id = -1;
+    tokenizer->eos_id = -1;
+    for (int i = 0; i < b->n_added; i++)
+        if (b->match_bytes[b->added[i].offset] == '<' && b->added[i].length == 13 && memcmp(b->match_bytes + b->added[i].offset, "<|endoftext|>", 13) == 0)
+            tokenizer->eos_id = b->added[i].id;
+    tokenizer->pad_id = tokenizer->eos_id;
+    tokenizer->state = b;
+    tokenizer->encode = grpo__bpe_encode;
+    tokenizer->decode = grpo__bpe_decode;
+    tokenizer->destroy = grpo__bpe_destroy;
+    b = NULL;
+    goto done;
+done_nomem:
+    r = grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: out of memory", source);
+done:
+#undef GRPO__BPE_FAIL
+    grpo__bpe_free(b);
+    GRPO_FREE(strings);
+    GRPO_FREE(scratch);
+    grpo_json_free(&json);
+    if (r) memset(tokenizer, 0, sizeof *tokenizer);
+    return r;
+}
+
+GRPODEF grpo_result grpo_bpe_tokenizer_load(grpo_tokenizer *tokenizer, const char *path) {
+    if (tokenizer) memset(tokenizer, 0, sizeof *tokenizer);
+    if (!tokenizer || !path) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_bpe_tokenizer_load: tokenizer and path are required");
+    char *text;
+    size_t len;
+    grpo_result r = grpo__read_file(path, "tokenizer", GRPO_JSON_MAX_BYTES, &text, &len);
+    if (r) return r;
+    r = grpo_bpe_tokenizer_parse(tokenizer, text, len, path);
+    GRPO_FREE(text);
+    return r;
+}
+
+GRPODEF int grpo_chatml_prompt(const char *system, const char *user, char *buffer, size_t size) {
+    if (system)
+        return snprintf(buffer, size, "<|im_start|>system\n%s<|im_end|>\n<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n", system, user ? user : "");
+    return snprintf(buffer, size, "<|im_start|>user\n%s<|im_end|>\n<|im_start|>assistant\n", user ? user : "");
 }
 
 /* ---------------------------------------------------------------------------------------
@@ -4526,6 +5631,602 @@ GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *
     r = grpo__commit_file(file, temporary, path, failed);
     GRPO_FREE(path);
     return r;
+}
+
+
+/* ---- the tokenizer of a model directory */
+
+/* A token named in tokenizer_config.json: a string, {"content": string, ...}, or null (-1). */
+static grpo_result grpo__special_token(const grpo_tokenizer *tokenizer, const grpo_json *json, const char *key, const char *source, int *id) {
+    const grpo_json_value *v = grpo_json_get(json, json->values, key);
+    if (v && v->type == GRPO_JSON_OBJECT) v = grpo_json_get(json, v, "content");
+    if (!v || v->type == GRPO_JSON_NULL) return GRPO_SUCCESS;
+    const char *text = grpo_json_string(json, v);
+    if (!text) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: \"%s\" must be a token's text or null", source, key);
+    *id = grpo_tokenizer_token_id(tokenizer, text);
+    if (*id < 0) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: %s \"%.64s\" is not a token of tokenizer.json", source, key, text);
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_hf_tokenizer_load(grpo_tokenizer *tokenizer, const char *directory, int model_vocab_size) {
+    if (tokenizer) memset(tokenizer, 0, sizeof *tokenizer);
+    if (!tokenizer || !directory) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_hf_tokenizer_load: tokenizer and directory are required");
+    char *path = grpo__path_join(directory, "tokenizer.json");
+    if (!path) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    grpo_result r = grpo_bpe_tokenizer_load(tokenizer, path);
+    GRPO_FREE(path);
+    if (r) return r;
+    /* BOS/EOS/PAD: tokenizer_config.json's names if it has them, else config.json's ids */
+    int bos = -1, eos = -1, pad = -1, have_config = 0;
+    path = grpo__path_join(directory, "tokenizer_config.json");
+    if (path && grpo__file_exists(path)) {
+        grpo_json json;
+        r = grpo_json_parse_file(&json, path);
+        if (!r && json.values->type != GRPO_JSON_OBJECT) r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: expected a JSON object", path);
+        if (!r) r = grpo__special_token(tokenizer, &json, "bos_token", path, &bos);
+        if (!r) r = grpo__special_token(tokenizer, &json, "eos_token", path, &eos);
+        if (!r) r = grpo__special_token(tokenizer, &json, "pad_token", path, &pad);
+        have_config = !r && grpo_json_get(&json, json.values, "eos_token") != NULL;
+        grpo_json_free(&json);
+    }
+    GRPO_FREE(path);
+    if (!r && !have_config) {
+        path = grpo__path_join(directory, "config.json");
+        if (path && grpo__file_exists(path)) {
+            grpo_json json;
+            r = grpo_json_parse_file(&json, path);
+            if (!r && json.values->type == GRPO_JSON_OBJECT) {
+                bos = grpo__hf_token_id(&json, "bos_token_id");
+                eos = grpo__hf_token_id(&json, "eos_token_id");
+                pad = grpo__hf_token_id(&json, "pad_token_id");
+            }
+            grpo_json_free(&json);
+        }
+        GRPO_FREE(path);
+    }
+    if (r) { grpo_tokenizer_destroy(tokenizer); return r; }
+    if (eos >= 0) tokenizer->eos_id = eos;
+    tokenizer->bos_id = bos;
+    tokenizer->pad_id = pad >= 0 ? pad : tokenizer->eos_id;
+    if (model_vocab_size > tokenizer->vocab_size) tokenizer->vocab_size = model_vocab_size;
+    if (tokenizer->eos_id >= tokenizer->vocab_size || tokenizer->bos_id >= tokenizer->vocab_size) {
+        grpo_tokenizer_destroy(tokenizer);
+        return grpo__fail(GRPO_ERROR_BAD_FILE, "%s: the BOS/EOS ids are outside the vocabulary", directory);
+    }
+    return GRPO_SUCCESS;
+}
+
+/* ---------------------------------------------------------------------------------------
+   Unicode tables for the BPE tokenizer (section 3b): letters and numbers for the pre-tokenizer
+   patterns, combining classes and canonical decompositions for NFC. */
+/* BEGIN GENERATED UNICODE TABLES */
+/* Generated by tools/unicode_tables.py from Python's unicodedata, Unicode 14.0.0. Do not edit. */
+static const uint32_t grpo__unicode_letters[648][2] = {
+    {65,90},{97,122},{170,170},{181,181},{186,186},{192,214},{216,246},{248,705},
+    {710,721},{736,740},{748,748},{750,750},{880,884},{886,887},{890,893},{895,895},
+    {902,902},{904,906},{908,908},{910,929},{931,1013},{1015,1153},{1162,1327},{1329,1366},
+    {1369,1369},{1376,1416},{1488,1514},{1519,1522},{1568,1610},{1646,1647},{1649,1747},{1749,1749},
+    {1765,1766},{1774,1775},{1786,1788},{1791,1791},{1808,1808},{1810,1839},{1869,1957},{1969,1969},
+    {1994,2026},{2036,2037},{2042,2042},{2048,2069},{2074,2074},{2084,2084},{2088,2088},{2112,2136},
+    {2144,2154},{2160,2183},{2185,2190},{2208,2249},{2308,2361},{2365,2365},{2384,2384},{2392,2401},
+    {2417,2432},{2437,2444},{2447,2448},{2451,2472},{2474,2480},{2482,2482},{2486,2489},{2493,2493},
+    {2510,2510},{2524,2525},{2527,2529},{2544,2545},{2556,2556},{2565,2570},{2575,2576},{2579,2600},
+    {2602,2608},{2610,2611},{2613,2614},{2616,2617},{2649,2652},{2654,2654},{2674,2676},{2693,2701},
+    {2703,2705},{2707,2728},{2730,2736},{2738,2739},{2741,2745},{2749,2749},{2768,2768},{2784,2785},
+    {2809,2809},{2821,2828},{2831,2832},{2835,2856},{2858,2864},{2866,2867},{2869,2873},{2877,2877},
+    {2908,2909},{2911,2913},{2929,2929},{2947,2947},{2949,2954},{2958,2960},{2962,2965},{2969,2970},
+    {2972,2972},{2974,2975},{2979,2980},{2984,2986},{2990,3001},{3024,3024},{3077,3084},{3086,3088},
+    {3090,3112},{3114,3129},{3133,3133},{3160,3162},{3165,3165},{3168,3169},{3200,3200},{3205,3212},
+    {3214,3216},{3218,3240},{3242,3251},{3253,3257},{3261,3261},{3293,3294},{3296,3297},{3313,3314},
+    {3332,3340},{3342,3344},{3346,3386},{3389,3389},{3406,3406},{3412,3414},{3423,3425},{3450,3455},
+    {3461,3478},{3482,3505},{3507,3515},{3517,3517},{3520,3526},{3585,3632},{3634,3635},{3648,3654},
+    {3713,3714},{3716,3716},{3718,3722},{3724,3747},{3749,3749},{3751,3760},{3762,3763},{3773,3773},
+    {3776,3780},{3782,3782},{3804,3807},{3840,3840},{3904,3911},{3913,3948},{3976,3980},{4096,4138},
+    {4159,4159},{4176,4181},{4186,4189},{4193,4193},{4197,4198},{4206,4208},{4213,4225},{4238,4238},
+    {4256,4293},{4295,4295},{4301,4301},{4304,4346},{4348,4680},{4682,4685},{4688,4694},{4696,4696},
+    {4698,4701},{4704,4744},{4746,4749},{4752,4784},{4786,4789},{4792,4798},{4800,4800},{4802,4805},
+    {4808,4822},{4824,4880},{4882,4885},{4888,4954},{4992,5007},{5024,5109},{5112,5117},{5121,5740},
+    {5743,5759},{5761,5786},{5792,5866},{5873,5880},{5888,5905},{5919,5937},{5952,5969},{5984,5996},
+    {5998,6000},{6016,6067},{6103,6103},{6108,6108},{6176,6264},{6272,6276},{6279,6312},{6314,6314},
+    {6320,6389},{6400,6430},{6480,6509},{6512,6516},{6528,6571},{6576,6601},{6656,6678},{6688,6740},
+    {6823,6823},{6917,6963},{6981,6988},{7043,7072},{7086,7087},{7098,7141},{7168,7203},{7245,7247},
+    {7258,7293},{7296,7304},{7312,7354},{7357,7359},{7401,7404},{7406,7411},{7413,7414},{7418,7418},
+    {7424,7615},{7680,7957},{7960,7965},{7968,8005},{8008,8013},{8016,8023},{8025,8025},{8027,8027},
+    {8029,8029},{8031,8061},{8064,8116},{8118,8124},{8126,8126},{8130,8132},{8134,8140},{8144,8147},
+    {8150,8155},{8160,8172},{8178,8180},{8182,8188},{8305,8305},{8319,8319},{8336,8348},{8450,8450},
+    {8455,8455},{8458,8467},{8469,8469},{8473,8477},{8484,8484},{8486,8486},{8488,8488},{8490,8493},
+    {8495,8505},{8508,8511},{8517,8521},{8526,8526},{8579,8580},{11264,11492},{11499,11502},{11506,11507},
+    {11520,11557},{11559,11559},{11565,11565},{11568,11623},{11631,11631},{11648,11670},{11680,11686},{11688,11694},
+    {11696,11702},{11704,11710},{11712,11718},{11720,11726},{11728,11734},{11736,11742},{11823,11823},{12293,12294},
+    {12337,12341},{12347,12348},{12353,12438},{12445,12447},{12449,12538},{12540,12543},{12549,12591},{12593,12686},
+    {12704,12735},{12784,12799},{13312,19903},{19968,42124},{42192,42237},{42240,42508},{42512,42527},{42538,42539},
+    {42560,42606},{42623,42653},{42656,42725},{42775,42783},{42786,42888},{42891,42954},{42960,42961},{42963,42963},
+    {42965,42969},{42994,43009},{43011,43013},{43015,43018},{43020,43042},{43072,43123},{43138,43187},{43250,43255},
+    {43259,43259},{43261,43262},{43274,43301},{43312,43334},{43360,43388},{43396,43442},{43471,43471},{43488,43492},
+    {43494,43503},{43514,43518},{43520,43560},{43584,43586},{43588,43595},{43616,43638},{43642,43642},{43646,43695},
+    {43697,43697},{43701,43702},{43705,43709},{43712,43712},{43714,43714},{43739,43741},{43744,43754},{43762,43764},
+    {43777,43782},{43785,43790},{43793,43798},{43808,43814},{43816,43822},{43824,43866},{43868,43881},{43888,44002},
+    {44032,55203},{55216,55238},{55243,55291},{63744,64109},{64112,64217},{64256,64262},{64275,64279},{64285,64285},
+    {64287,64296},{64298,64310},{64312,64316},{64318,64318},{64320,64321},{64323,64324},{64326,64433},{64467,64829},
+    {64848,64911},{64914,64967},{65008,65019},{65136,65140},{65142,65276},{65313,65338},{65345,65370},{65382,65470},
+    {65474,65479},{65482,65487},{65490,65495},{65498,65500},{65536,65547},{65549,65574},{65576,65594},{65596,65597},
+    {65599,65613},{65616,65629},{65664,65786},{66176,66204},{66208,66256},{66304,66335},{66349,66368},{66370,66377},
+    {66384,66421},{66432,66461},{66464,66499},{66504,66511},{66560,66717},{66736,66771},{66776,66811},{66816,66855},
+    {66864,66915},{66928,66938},{66940,66954},{66956,66962},{66964,66965},{66967,66977},{66979,66993},{66995,67001},
+    {67003,67004},{67072,67382},{67392,67413},{67424,67431},{67456,67461},{67463,67504},{67506,67514},{67584,67589},
+    {67592,67592},{67594,67637},{67639,67640},{67644,67644},{67647,67669},{67680,67702},{67712,67742},{67808,67826},
+    {67828,67829},{67840,67861},{67872,67897},{67968,68023},{68030,68031},{68096,68096},{68112,68115},{68117,68119},
+    {68121,68149},{68192,68220},{68224,68252},{68288,68295},{68297,68324},{68352,68405},{68416,68437},{68448,68466},
+    {68480,68497},{68608,68680},{68736,68786},{68800,68850},{68864,68899},{69248,69289},{69296,69297},{69376,69404},
+    {69415,69415},{69424,69445},{69488,69505},{69552,69572},{69600,69622},{69635,69687},{69745,69746},{69749,69749},
+    {69763,69807},{69840,69864},{69891,69926},{69956,69956},{69959,69959},{69968,70002},{70006,70006},{70019,70066},
+    {70081,70084},{70106,70106},{70108,70108},{70144,70161},{70163,70187},{70272,70278},{70280,70280},{70282,70285},
+    {70287,70301},{70303,70312},{70320,70366},{70405,70412},{70415,70416},{70419,70440},{70442,70448},{70450,70451},
+    {70453,70457},{70461,70461},{70480,70480},{70493,70497},{70656,70708},{70727,70730},{70751,70753},{70784,70831},
+    {70852,70853},{70855,70855},{71040,71086},{71128,71131},{71168,71215},{71236,71236},{71296,71338},{71352,71352},
+    {71424,71450},{71488,71494},{71680,71723},{71840,71903},{71935,71942},{71945,71945},{71948,71955},{71957,71958},
+    {71960,71983},{71999,71999},{72001,72001},{72096,72103},{72106,72144},{72161,72161},{72163,72163},{72192,72192},
+    {72203,72242},{72250,72250},{72272,72272},{72284,72329},{72349,72349},{72368,72440},{72704,72712},{72714,72750},
+    {72768,72768},{72818,72847},{72960,72966},{72968,72969},{72971,73008},{73030,73030},{73056,73061},{73063,73064},
+    {73066,73097},{73112,73112},{73440,73458},{73648,73648},{73728,74649},{74880,75075},{77712,77808},{77824,78894},
+    {82944,83526},{92160,92728},{92736,92766},{92784,92862},{92880,92909},{92928,92975},{92992,92995},{93027,93047},
+    {93053,93071},{93760,93823},{93952,94026},{94032,94032},{94099,94111},{94176,94177},{94179,94179},{94208,100343},
+    {100352,101589},{101632,101640},{110576,110579},{110581,110587},{110589,110590},{110592,110882},{110928,110930},{110948,110951},
+    {110960,111355},{113664,113770},{113776,113788},{113792,113800},{113808,113817},{119808,119892},{119894,119964},{119966,119967},
+    {119970,119970},{119973,119974},{119977,119980},{119982,119993},{119995,119995},{119997,120003},{120005,120069},{120071,120074},
+    {120077,120084},{120086,120092},{120094,120121},{120123,120126},{120128,120132},{120134,120134},{120138,120144},{120146,120485},
+    {120488,120512},{120514,120538},{120540,120570},{120572,120596},{120598,120628},{120630,120654},{120656,120686},{120688,120712},
+    {120714,120744},{120746,120770},{120772,120779},{122624,122654},{123136,123180},{123191,123197},{123214,123214},{123536,123565},
+    {123584,123627},{124896,124902},{124904,124907},{124909,124910},{124912,124926},{124928,125124},{125184,125251},{125259,125259},
+    {126464,126467},{126469,126495},{126497,126498},{126500,126500},{126503,126503},{126505,126514},{126516,126519},{126521,126521},
+    {126523,126523},{126530,126530},{126535,126535},{126537,126537},{126539,126539},{126541,126543},{126545,126546},{126548,126548},
+    {126551,126551},{126553,126553},{126555,126555},{126557,126557},{126559,126559},{126561,126562},{126564,126564},{126567,126570},
+    {126572,126578},{126580,126583},{126585,126588},{126590,126590},{126592,126601},{126603,126619},{126625,126627},{126629,126633},
+    {126635,126651},{131072,173791},{173824,177976},{177984,178205},{178208,183969},{183984,191456},{194560,195101},{196608,201546},
+};
+static const uint32_t grpo__unicode_numbers[134][2] = {
+    {48,57},{178,179},{185,185},{188,190},{1632,1641},{1776,1785},{1984,1993},{2406,2415},
+    {2534,2543},{2548,2553},{2662,2671},{2790,2799},{2918,2927},{2930,2935},{3046,3058},{3174,3183},
+    {3192,3198},{3302,3311},{3416,3422},{3430,3448},{3558,3567},{3664,3673},{3792,3801},{3872,3891},
+    {4160,4169},{4240,4249},{4969,4988},{5870,5872},{6112,6121},{6128,6137},{6160,6169},{6470,6479},
+    {6608,6618},{6784,6793},{6800,6809},{6992,7001},{7088,7097},{7232,7241},{7248,7257},{8304,8304},
+    {8308,8313},{8320,8329},{8528,8578},{8581,8585},{9312,9371},{9450,9471},{10102,10131},{11517,11517},
+    {12295,12295},{12321,12329},{12344,12346},{12690,12693},{12832,12841},{12872,12879},{12881,12895},{12928,12937},
+    {12977,12991},{42528,42537},{42726,42735},{43056,43061},{43216,43225},{43264,43273},{43472,43481},{43504,43513},
+    {43600,43609},{44016,44025},{65296,65305},{65799,65843},{65856,65912},{65930,65931},{66273,66299},{66336,66339},
+    {66369,66369},{66378,66378},{66513,66517},{66720,66729},{67672,67679},{67705,67711},{67751,67759},{67835,67839},
+    {67862,67867},{68028,68029},{68032,68047},{68050,68095},{68160,68168},{68221,68222},{68253,68255},{68331,68335},
+    {68440,68447},{68472,68479},{68521,68527},{68858,68863},{68912,68921},{69216,69246},{69405,69414},{69457,69460},
+    {69573,69579},{69714,69743},{69872,69881},{69942,69951},{70096,70105},{70113,70132},{70384,70393},{70736,70745},
+    {70864,70873},{71248,71257},{71360,71369},{71472,71483},{71904,71922},{72016,72025},{72784,72812},{73040,73049},
+    {73120,73129},{73664,73684},{74752,74862},{92768,92777},{92864,92873},{93008,93017},{93019,93025},{93824,93846},
+    {119520,119539},{119648,119672},{120782,120831},{123200,123209},{123632,123641},{125127,125135},{125264,125273},{126065,126123},
+    {126125,126127},{126129,126132},{126209,126253},{126255,126269},{127232,127244},{130032,130041},
+};
+/* canonical combining classes: {first, last, class} */
+static const uint32_t grpo__unicode_combining[382][3] = {
+    {768,788,230},{789,789,232},{790,793,220},{794,794,232},{795,795,216},{796,800,220},
+    {801,802,202},{803,806,220},{807,808,202},{809,819,220},{820,824,1},{825,828,220},
+    {829,836,230},{837,837,240},{838,838,230},{839,841,220},{842,844,230},{845,846,220},
+    {848,850,230},{851,854,220},{855,855,230},{856,856,232},{857,858,220},{859,859,230},
+    {860,860,233},{861,862,234},{863,863,233},{864,865,234},{866,866,233},{867,879,230},
+    {1155,1159,230},{1425,1425,220},{1426,1429,230},{1430,1430,220},{1431,1433,230},{1434,1434,222},
+    {1435,1435,220},{1436,1441,230},{1442,1447,220},{1448,1449,230},{1450,1450,220},{1451,1452,230},
+    {1453,1453,222},{1454,1454,228},{1455,1455,230},{1456,1456,10},{1457,1457,11},{1458,1458,12},
+    {1459,1459,13},{1460,1460,14},{1461,1461,15},{1462,1462,16},{1463,1463,17},{1464,1464,18},
+    {1465,1466,19},{1467,1467,20},{1468,1468,21},{1469,1469,22},{1471,1471,23},{1473,1473,24},
+    {1474,1474,25},{1476,1476,230},{1477,1477,220},{1479,1479,18},{1552,1559,230},{1560,1560,30},
+    {1561,1561,31},{1562,1562,32},{1611,1611,27},{1612,1612,28},{1613,1613,29},{1614,1614,30},
+    {1615,1615,31},{1616,1616,32},{1617,1617,33},{1618,1618,34},{1619,1620,230},{1621,1622,220},
+    {1623,1627,230},{1628,1628,220},{1629,1630,230},{1631,1631,220},{1648,1648,35},{1750,1756,230},
+    {1759,1762,230},{1763,1763,220},{1764,1764,230},{1767,1768,230},{1770,1770,220},{1771,1772,230},
+    {1773,1773,220},{1809,1809,36},{1840,1840,230},{1841,1841,220},{1842,1843,230},{1844,1844,220},
+    {1845,1846,230},{1847,1849,220},{1850,1850,230},{1851,1852,220},{1853,1853,230},{1854,1854,220},
+    {1855,1857,230},{1858,1858,220},{1859,1859,230},{1860,1860,220},{1861,1861,230},{1862,1862,220},
+    {1863,1863,230},{1864,1864,220},{1865,1866,230},{2027,2033,230},{2034,2034,220},{2035,2035,230},
+    {2045,2045,220},{2070,2073,230},{2075,2083,230},{2085,2087,230},{2089,2093,230},{2137,2139,220},
+    {2200,2200,230},{2201,2203,220},{2204,2207,230},{2250,2254,230},{2255,2259,220},{2260,2273,230},
+    {2275,2275,220},{2276,2277,230},{2278,2278,220},{2279,2280,230},{2281,2281,220},{2282,2284,230},
+    {2285,2287,220},{2288,2288,27},{2289,2289,28},{2290,2290,29},{2291,2293,230},{2294,2294,220},
+    {2295,2296,230},{2297,2298,220},{2299,2303,230},{2364,2364,7},{2381,2381,9},{2385,2385,230},
+    {2386,2386,220},{2387,2388,230},{2492,2492,7},{2509,2509,9},{2558,2558,230},{2620,2620,7},
+    {2637,2637,9},{2748,2748,7},{2765,2765,9},{2876,2876,7},{2893,2893,9},{3021,3021,9},
+    {3132,3132,7},{3149,3149,9},{3157,3157,84},{3158,3158,91},{3260,3260,7},{3277,3277,9},
+    {3387,3388,9},{3405,3405,9},{3530,3530,9},{3640,3641,103},{3642,3642,9},{3656,3659,107},
+    {3768,3769,118},{3770,3770,9},{3784,3787,122},{3864,3865,220},{3893,3893,220},{3895,3895,220},
+    {3897,3897,216},{3953,3953,129},{3954,3954,130},{3956,3956,132},{3962,3965,130},{3968,3968,130},
+    {3970,3971,230},{3972,3972,9},{3974,3975,230},{4038,4038,220},{4151,4151,7},{4153,4154,9},
+    {4237,4237,220},{4957,4959,230},{5908,5909,9},{5940,5940,9},{6098,6098,9},{6109,6109,230},
+    {6313,6313,228},{6457,6457,222},{6458,6458,230},{6459,6459,220},{6679,6679,230},{6680,6680,220},
+    {6752,6752,9},{6773,6780,230},{6783,6783,220},{6832,6836,230},{6837,6842,220},{6843,6844,230},
+    {6845,6845,220},{6847,6848,220},{6849,6850,230},{6851,6852,220},{6853,6857,230},{6858,6858,220},
+    {6859,6862,230},{6964,6964,7},{6980,6980,9},{7019,7019,230},{7020,7020,220},{7021,7027,230},
+    {7082,7083,9},{7142,7142,7},{7154,7155,9},{7223,7223,7},{7376,7378,230},{7380,7380,1},
+    {7381,7385,220},{7386,7387,230},{7388,7391,220},{7392,7392,230},{7394,7400,1},{7405,7405,220},
+    {7412,7412,230},{7416,7417,230},{7616,7617,230},{7618,7618,220},{7619,7625,230},{7626,7626,220},
+    {7627,7628,230},{7629,7629,234},{7630,7630,214},{7631,7631,220},{7632,7632,202},{7633,7669,230},
+    {7670,7670,232},{7671,7672,228},{7673,7673,220},{7674,7674,218},{7675,7675,230},{7676,7676,233},
+    {7677,7677,220},{7678,7678,230},{7679,7679,220},{8400,8401,230},{8402,8403,1},{8404,8407,230},
+    {8408,8410,1},{8411,8412,230},{8417,8417,230},{8421,8422,1},{8423,8423,230},{8424,8424,220},
+    {8425,8425,230},{8426,8427,1},{8428,8431,220},{8432,8432,230},{11503,11505,230},{11647,11647,9},
+    {11744,11775,230},{12330,12330,218},{12331,12331,228},{12332,12332,232},{12333,12333,222},{12334,12335,224},
+    {12441,12442,8},{42607,42607,230},{42612,42621,230},{42654,42655,230},{42736,42737,230},{43014,43014,9},
+    {43052,43052,9},{43204,43204,9},{43232,43249,230},{43307,43309,220},{43347,43347,9},{43443,43443,7},
+    {43456,43456,9},{43696,43696,230},{43698,43699,230},{43700,43700,220},{43703,43704,230},{43710,43711,230},
+    {43713,43713,230},{43766,43766,9},{44013,44013,9},{64286,64286,26},{65056,65062,230},{65063,65069,220},
+    {65070,65071,230},{66045,66045,220},{66272,66272,220},{66422,66426,230},{68109,68109,220},{68111,68111,230},
+    {68152,68152,230},{68153,68153,1},{68154,68154,220},{68159,68159,9},{68325,68325,230},{68326,68326,220},
+    {68900,68903,230},{69291,69292,230},{69446,69447,220},{69448,69450,230},{69451,69451,220},{69452,69452,230},
+    {69453,69456,220},{69506,69506,230},{69507,69507,220},{69508,69508,230},{69509,69509,220},{69702,69702,9},
+    {69744,69744,9},{69759,69759,9},{69817,69817,9},{69818,69818,7},{69888,69890,230},{69939,69940,9},
+    {70003,70003,7},{70080,70080,9},{70090,70090,7},{70197,70197,9},{70198,70198,7},{70377,70377,7},
+    {70378,70378,9},{70459,70460,7},{70477,70477,9},{70502,70508,230},{70512,70516,230},{70722,70722,9},
+    {70726,70726,7},{70750,70750,230},{70850,70850,9},{70851,70851,7},{71103,71103,9},{71104,71104,7},
+    {71231,71231,9},{71350,71350,9},{71351,71351,7},{71467,71467,9},{71737,71737,9},{71738,71738,7},
+    {71997,71998,9},{72003,72003,7},{72160,72160,9},{72244,72244,9},{72263,72263,9},{72345,72345,9},
+    {72767,72767,9},{73026,73026,7},{73028,73029,9},{73111,73111,9},{92912,92916,1},{92976,92982,230},
+    {94192,94193,6},{113822,113822,1},{119141,119142,216},{119143,119145,1},{119149,119149,226},{119150,119154,216},
+    {119163,119170,220},{119173,119177,230},{119178,119179,220},{119210,119213,230},{119362,119364,230},{122880,122886,230},
+    {122888,122904,230},{122907,122913,230},{122915,122916,230},{122918,122922,230},{123184,123190,230},{123566,123566,230},
+    {123628,123631,230},{125136,125142,220},{125252,125257,230},{125258,125258,7},
+};
+/* canonical decompositions, by code point: {code point, first, second or 0}; the code point
+   has bit 31 set when the pair composes back to it (a primary composite) */
+static const uint32_t grpo__unicode_decompositions[2061][3] = {
+    {0x800000C0,65,768},{0x800000C1,65,769},{0x800000C2,65,770},{0x800000C3,65,771},{0x800000C4,65,776},{0x800000C5,65,778},
+    {0x800000C7,67,807},{0x800000C8,69,768},{0x800000C9,69,769},{0x800000CA,69,770},{0x800000CB,69,776},{0x800000CC,73,768},
+    {0x800000CD,73,769},{0x800000CE,73,770},{0x800000CF,73,776},{0x800000D1,78,771},{0x800000D2,79,768},{0x800000D3,79,769},
+    {0x800000D4,79,770},{0x800000D5,79,771},{0x800000D6,79,776},{0x800000D9,85,768},{0x800000DA,85,769},{0x800000DB,85,770},
+    {0x800000DC,85,776},{0x800000DD,89,769},{0x800000E0,97,768},{0x800000E1,97,769},{0x800000E2,97,770},{0x800000E3,97,771},
+    {0x800000E4,97,776},{0x800000E5,97,778},{0x800000E7,99,807},{0x800000E8,101,768},{0x800000E9,101,769},{0x800000EA,101,770},
+    {0x800000EB,101,776},{0x800000EC,105,768},{0x800000ED,105,769},{0x800000EE,105,770},{0x800000EF,105,776},{0x800000F1,110,771},
+    {0x800000F2,111,768},{0x800000F3,111,769},{0x800000F4,111,770},{0x800000F5,111,771},{0x800000F6,111,776},{0x800000F9,117,768},
+    {0x800000FA,117,769},{0x800000FB,117,770},{0x800000FC,117,776},{0x800000FD,121,769},{0x800000FF,121,776},{0x80000100,65,772},
+    {0x80000101,97,772},{0x80000102,65,774},{0x80000103,97,774},{0x80000104,65,808},{0x80000105,97,808},{0x80000106,67,769},
+    {0x80000107,99,769},{0x80000108,67,770},{0x80000109,99,770},{0x8000010A,67,775},{0x8000010B,99,775},{0x8000010C,67,780},
+    {0x8000010D,99,780},{0x8000010E,68,780},{0x8000010F,100,780},{0x80000112,69,772},{0x80000113,101,772},{0x80000114,69,774},
+    {0x80000115,101,774},{0x80000116,69,775},{0x80000117,101,775},{0x80000118,69,808},{0x80000119,101,808},{0x8000011A,69,780},
+    {0x8000011B,101,780},{0x8000011C,71,770},{0x8000011D,103,770},{0x8000011E,71,774},{0x8000011F,103,774},{0x80000120,71,775},
+    {0x80000121,103,775},{0x80000122,71,807},{0x80000123,103,807},{0x80000124,72,770},{0x80000125,104,770},{0x80000128,73,771},
+    {0x80000129,105,771},{0x8000012A,73,772},{0x8000012B,105,772},{0x8000012C,73,774},{0x8000012D,105,774},{0x8000012E,73,808},
+    {0x8000012F,105,808},{0x80000130,73,775},{0x80000134,74,770},{0x80000135,106,770},{0x80000136,75,807},{0x80000137,107,807},
+    {0x80000139,76,769},{0x8000013A,108,769},{0x8000013B,76,807},{0x8000013C,108,807},{0x8000013D,76,780},{0x8000013E,108,780},
+    {0x80000143,78,769},{0x80000144,110,769},{0x80000145,78,807},{0x80000146,110,807},{0x80000147,78,780},{0x80000148,110,780},
+    {0x8000014C,79,772},{0x8000014D,111,772},{0x8000014E,79,774},{0x8000014F,111,774},{0x80000150,79,779},{0x80000151,111,779},
+    {0x80000154,82,769},{0x80000155,114,769},{0x80000156,82,807},{0x80000157,114,807},{0x80000158,82,780},{0x80000159,114,780},
+    {0x8000015A,83,769},{0x8000015B,115,769},{0x8000015C,83,770},{0x8000015D,115,770},{0x8000015E,83,807},{0x8000015F,115,807},
+    {0x80000160,83,780},{0x80000161,115,780},{0x80000162,84,807},{0x80000163,116,807},{0x80000164,84,780},{0x80000165,116,780},
+    {0x80000168,85,771},{0x80000169,117,771},{0x8000016A,85,772},{0x8000016B,117,772},{0x8000016C,85,774},{0x8000016D,117,774},
+    {0x8000016E,85,778},{0x8000016F,117,778},{0x80000170,85,779},{0x80000171,117,779},{0x80000172,85,808},{0x80000173,117,808},
+    {0x80000174,87,770},{0x80000175,119,770},{0x80000176,89,770},{0x80000177,121,770},{0x80000178,89,776},{0x80000179,90,769},
+    {0x8000017A,122,769},{0x8000017B,90,775},{0x8000017C,122,775},{0x8000017D,90,780},{0x8000017E,122,780},{0x800001A0,79,795},
+    {0x800001A1,111,795},{0x800001AF,85,795},{0x800001B0,117,795},{0x800001CD,65,780},{0x800001CE,97,780},{0x800001CF,73,780},
+    {0x800001D0,105,780},{0x800001D1,79,780},{0x800001D2,111,780},{0x800001D3,85,780},{0x800001D4,117,780},{0x800001D5,220,772},
+    {0x800001D6,252,772},{0x800001D7,220,769},{0x800001D8,252,769},{0x800001D9,220,780},{0x800001DA,252,780},{0x800001DB,220,768},
+    {0x800001DC,252,768},{0x800001DE,196,772},{0x800001DF,228,772},{0x800001E0,550,772},{0x800001E1,551,772},{0x800001E2,198,772},
+    {0x800001E3,230,772},{0x800001E6,71,780},{0x800001E7,103,780},{0x800001E8,75,780},{0x800001E9,107,780},{0x800001EA,79,808},
+    {0x800001EB,111,808},{0x800001EC,490,772},{0x800001ED,491,772},{0x800001EE,439,780},{0x800001EF,658,780},{0x800001F0,106,780},
+    {0x800001F4,71,769},{0x800001F5,103,769},{0x800001F8,78,768},{0x800001F9,110,768},{0x800001FA,197,769},{0x800001FB,229,769},
+    {0x800001FC,198,769},{0x800001FD,230,769},{0x800001FE,216,769},{0x800001FF,248,769},{0x80000200,65,783},{0x80000201,97,783},
+    {0x80000202,65,785},{0x80000203,97,785},{0x80000204,69,783},{0x80000205,101,783},{0x80000206,69,785},{0x80000207,101,785},
+    {0x80000208,73,783},{0x80000209,105,783},{0x8000020A,73,785},{0x8000020B,105,785},{0x8000020C,79,783},{0x8000020D,111,783},
+    {0x8000020E,79,785},{0x8000020F,111,785},{0x80000210,82,783},{0x80000211,114,783},{0x80000212,82,785},{0x80000213,114,785},
+    {0x80000214,85,783},{0x80000215,117,783},{0x80000216,85,785},{0x80000217,117,785},{0x80000218,83,806},{0x80000219,115,806},
+    {0x8000021A,84,806},{0x8000021B,116,806},{0x8000021E,72,780},{0x8000021F,104,780},{0x80000226,65,775},{0x80000227,97,775},
+    {0x80000228,69,807},{0x80000229,101,807},{0x8000022A,214,772},{0x8000022B,246,772},{0x8000022C,213,772},{0x8000022D,245,772},
+    {0x8000022E,79,775},{0x8000022F,111,775},{0x80000230,558,772},{0x80000231,559,772},{0x80000232,89,772},{0x80000233,121,772},
+    {0x340,768,0},{0x341,769,0},{0x343,787,0},{0x344,776,769},{0x374,697,0},{0x37E,59,0},
+    {0x80000385,168,769},{0x80000386,913,769},{0x387,183,0},{0x80000388,917,769},{0x80000389,919,769},{0x8000038A,921,769},
+    {0x8000038C,927,769},{0x8000038E,933,769},{0x8000038F,937,769},{0x80000390,970,769},{0x800003AA,921,776},{0x800003AB,933,776},
+    {0x800003AC,945,769},{0x800003AD,949,769},{0x800003AE,951,769},{0x800003AF,953,769},{0x800003B0,971,769},{0x800003CA,953,776},
+    {0x800003CB,965,776},{0x800003CC,959,769},{0x800003CD,965,769},{0x800003CE,969,769},{0x800003D3,978,769},{0x800003D4,978,776},
+    {0x80000400,1045,768},{0x80000401,1045,776},{0x80000403,1043,769},{0x80000407,1030,776},{0x8000040C,1050,769},{0x8000040D,1048,768},
+    {0x8000040E,1059,774},{0x80000419,1048,774},{0x80000439,1080,774},{0x80000450,1077,768},{0x80000451,1077,776},{0x80000453,1075,769},
+    {0x80000457,1110,776},{0x8000045C,1082,769},{0x8000045D,1080,768},{0x8000045E,1091,774},{0x80000476,1140,783},{0x80000477,1141,783},
+    {0x800004C1,1046,774},{0x800004C2,1078,774},{0x800004D0,1040,774},{0x800004D1,1072,774},{0x800004D2,1040,776},{0x800004D3,1072,776},
+    {0x800004D6,1045,774},{0x800004D7,1077,774},{0x800004DA,1240,776},{0x800004DB,1241,776},{0x800004DC,1046,776},{0x800004DD,1078,776},
+    {0x800004DE,1047,776},{0x800004DF,1079,776},{0x800004E2,1048,772},{0x800004E3,1080,772},{0x800004E4,1048,776},{0x800004E5,1080,776},
+    {0x800004E6,1054,776},{0x800004E7,1086,776},{0x800004EA,1256,776},{0x800004EB,1257,776},{0x800004EC,1069,776},{0x800004ED,1101,776},
+    {0x800004EE,1059,772},{0x800004EF,1091,772},{0x800004F0,1059,776},{0x800004F1,1091,776},{0x800004F2,1059,779},{0x800004F3,1091,779},
+    {0x800004F4,1063,776},{0x800004F5,1095,776},{0x800004F8,1067,776},{0x800004F9,1099,776},{0x80000622,1575,1619},{0x80000623,1575,1620},
+    {0x80000624,1608,1620},{0x80000625,1575,1621},{0x80000626,1610,1620},{0x800006C0,1749,1620},{0x800006C2,1729,1620},{0x800006D3,1746,1620},
+    {0x80000929,2344,2364},{0x80000931,2352,2364},{0x80000934,2355,2364},{0x958,2325,2364},{0x959,2326,2364},{0x95A,2327,2364},
+    {0x95B,2332,2364},{0x95C,2337,2364},{0x95D,2338,2364},{0x95E,2347,2364},{0x95F,2351,2364},{0x800009CB,2503,2494},
+    {0x800009CC,2503,2519},{0x9DC,2465,2492},{0x9DD,2466,2492},{0x9DF,2479,2492},{0xA33,2610,2620},{0xA36,2616,2620},
+    {0xA59,2582,2620},{0xA5A,2583,2620},{0xA5B,2588,2620},{0xA5E,2603,2620},{0x80000B48,2887,2902},{0x80000B4B,2887,2878},
+    {0x80000B4C,2887,2903},{0xB5C,2849,2876},{0xB5D,2850,2876},{0x80000B94,2962,3031},{0x80000BCA,3014,3006},{0x80000BCB,3015,3006},
+    {0x80000BCC,3014,3031},{0x80000C48,3142,3158},{0x80000CC0,3263,3285},{0x80000CC7,3270,3285},{0x80000CC8,3270,3286},{0x80000CCA,3270,3266},
+    {0x80000CCB,3274,3285},{0x80000D4A,3398,3390},{0x80000D4B,3399,3390},{0x80000D4C,3398,3415},{0x80000DDA,3545,3530},{0x80000DDC,3545,3535},
+    {0x80000DDD,3548,3530},{0x80000DDE,3545,3551},{0xF43,3906,4023},{0xF4D,3916,4023},{0xF52,3921,4023},{0xF57,3926,4023},
+    {0xF5C,3931,4023},{0xF69,3904,4021},{0xF73,3953,3954},{0xF75,3953,3956},{0xF76,4018,3968},{0xF78,4019,3968},
+    {0xF81,3953,3968},{0xF93,3986,4023},{0xF9D,3996,4023},{0xFA2,4001,4023},{0xFA7,4006,4023},{0xFAC,4011,4023},
+    {0xFB9,3984,4021},{0x80001026,4133,4142},{0x80001B06,6917,6965},{0x80001B08,6919,6965},{0x80001B0A,6921,6965},{0x80001B0C,6923,6965},
+    {0x80001B0E,6925,6965},{0x80001B12,6929,6965},{0x80001B3B,6970,6965},{0x80001B3D,6972,6965},{0x80001B40,6974,6965},{0x80001B41,6975,6965},
+    {0x80001B43,6978,6965},{0x80001E00,65,805},{0x80001E01,97,805},{0x80001E02,66,775},{0x80001E03,98,775},{0x80001E04,66,803},
+    {0x80001E05,98,803},{0x80001E06,66,817},{0x80001E07,98,817},{0x80001E08,199,769},{0x80001E09,231,769},{0x80001E0A,68,775},
+    {0x80001E0B,100,775},{0x80001E0C,68,803},{0x80001E0D,100,803},{0x80001E0E,68,817},{0x80001E0F,100,817},{0x80001E10,68,807},
+    {0x80001E11,100,807},{0x80001E12,68,813},{0x80001E13,100,813},{0x80001E14,274,768},{0x80001E15,275,768},{0x80001E16,274,769},
+    {0x80001E17,275,769},{0x80001E18,69,813},{0x80001E19,101,813},{0x80001E1A,69,816},{0x80001E1B,101,816},{0x80001E1C,552,774},
+    {0x80001E1D,553,774},{0x80001E1E,70,775},{0x80001E1F,102,775},{0x80001E20,71,772},{0x80001E21,103,772},{0x80001E22,72,775},
+    {0x80001E23,104,775},{0x80001E24,72,803},{0x80001E25,104,803},{0x80001E26,72,776},{0x80001E27,104,776},{0x80001E28,72,807},
+    {0x80001E29,104,807},{0x80001E2A,72,814},{0x80001E2B,104,814},{0x80001E2C,73,816},{0x80001E2D,105,816},{0x80001E2E,207,769},
+    {0x80001E2F,239,769},{0x80001E30,75,769},{0x80001E31,107,769},{0x80001E32,75,803},{0x80001E33,107,803},{0x80001E34,75,817},
+    {0x80001E35,107,817},{0x80001E36,76,803},{0x80001E37,108,803},{0x80001E38,7734,772},{0x80001E39,7735,772},{0x80001E3A,76,817},
+    {0x80001E3B,108,817},{0x80001E3C,76,813},{0x80001E3D,108,813},{0x80001E3E,77,769},{0x80001E3F,109,769},{0x80001E40,77,775},
+    {0x80001E41,109,775},{0x80001E42,77,803},{0x80001E43,109,803},{0x80001E44,78,775},{0x80001E45,110,775},{0x80001E46,78,803},
+    {0x80001E47,110,803},{0x80001E48,78,817},{0x80001E49,110,817},{0x80001E4A,78,813},{0x80001E4B,110,813},{0x80001E4C,213,769},
+    {0x80001E4D,245,769},{0x80001E4E,213,776},{0x80001E4F,245,776},{0x80001E50,332,768},{0x80001E51,333,768},{0x80001E52,332,769},
+    {0x80001E53,333,769},{0x80001E54,80,769},{0x80001E55,112,769},{0x80001E56,80,775},{0x80001E57,112,775},{0x80001E58,82,775},
+    {0x80001E59,114,775},{0x80001E5A,82,803},{0x80001E5B,114,803},{0x80001E5C,7770,772},{0x80001E5D,7771,772},{0x80001E5E,82,817},
+    {0x80001E5F,114,817},{0x80001E60,83,775},{0x80001E61,115,775},{0x80001E62,83,803},{0x80001E63,115,803},{0x80001E64,346,775},
+    {0x80001E65,347,775},{0x80001E66,352,775},{0x80001E67,353,775},{0x80001E68,7778,775},{0x80001E69,7779,775},{0x80001E6A,84,775},
+    {0x80001E6B,116,775},{0x80001E6C,84,803},{0x80001E6D,116,803},{0x80001E6E,84,817},{0x80001E6F,116,817},{0x80001E70,84,813},
+    {0x80001E71,116,813},{0x80001E72,85,804},{0x80001E73,117,804},{0x80001E74,85,816},{0x80001E75,117,816},{0x80001E76,85,813},
+    {0x80001E77,117,813},{0x80001E78,360,769},{0x80001E79,361,769},{0x80001E7A,362,776},{0x80001E7B,363,776},{0x80001E7C,86,771},
+    {0x80001E7D,118,771},{0x80001E7E,86,803},{0x80001E7F,118,803},{0x80001E80,87,768},{0x80001E81,119,768},{0x80001E82,87,769},
+    {0x80001E83,119,769},{0x80001E84,87,776},{0x80001E85,119,776},{0x80001E86,87,775},{0x80001E87,119,775},{0x80001E88,87,803},
+    {0x80001E89,119,803},{0x80001E8A,88,775},{0x80001E8B,120,775},{0x80001E8C,88,776},{0x80001E8D,120,776},{0x80001E8E,89,775},
+    {0x80001E8F,121,775},{0x80001E90,90,770},{0x80001E91,122,770},{0x80001E92,90,803},{0x80001E93,122,803},{0x80001E94,90,817},
+    {0x80001E95,122,817},{0x80001E96,104,817},{0x80001E97,116,776},{0x80001E98,119,778},{0x80001E99,121,778},{0x80001E9B,383,775},
+    {0x80001EA0,65,803},{0x80001EA1,97,803},{0x80001EA2,65,777},{0x80001EA3,97,777},{0x80001EA4,194,769},{0x80001EA5,226,769},
+    {0x80001EA6,194,768},{0x80001EA7,226,768},{0x80001EA8,194,777},{0x80001EA9,226,777},{0x80001EAA,194,771},{0x80001EAB,226,771},
+    {0x80001EAC,7840,770},{0x80001EAD,7841,770},{0x80001EAE,258,769},{0x80001EAF,259,769},{0x80001EB0,258,768},{0x80001EB1,259,768},
+    {0x80001EB2,258,777},{0x80001EB3,259,777},{0x80001EB4,258,771},{0x80001EB5,259,771},{0x80001EB6,7840,774},{0x80001EB7,7841,774},
+    {0x80001EB8,69,803},{0x80001EB9,101,803},{0x80001EBA,69,777},{0x80001EBB,101,777},{0x80001EBC,69,771},{0x80001EBD,101,771},
+    {0x80001EBE,202,769},{0x80001EBF,234,769},{0x80001EC0,202,768},{0x80001EC1,234,768},{0x80001EC2,202,777},{0x80001EC3,234,777},
+    {0x80001EC4,202,771},{0x80001EC5,234,771},{0x80001EC6,7864,770},{0x80001EC7,7865,770},{0x80001EC8,73,777},{0x80001EC9,105,777},
+    {0x80001ECA,73,803},{0x80001ECB,105,803},{0x80001ECC,79,803},{0x80001ECD,111,803},{0x80001ECE,79,777},{0x80001ECF,111,777},
+    {0x80001ED0,212,769},{0x80001ED1,244,769},{0x80001ED2,212,768},{0x80001ED3,244,768},{0x80001ED4,212,777},{0x80001ED5,244,777},
+    {0x80001ED6,212,771},{0x80001ED7,244,771},{0x80001ED8,7884,770},{0x80001ED9,7885,770},{0x80001EDA,416,769},{0x80001EDB,417,769},
+    {0x80001EDC,416,768},{0x80001EDD,417,768},{0x80001EDE,416,777},{0x80001EDF,417,777},{0x80001EE0,416,771},{0x80001EE1,417,771},
+    {0x80001EE2,416,803},{0x80001EE3,417,803},{0x80001EE4,85,803},{0x80001EE5,117,803},{0x80001EE6,85,777},{0x80001EE7,117,777},
+    {0x80001EE8,431,769},{0x80001EE9,432,769},{0x80001EEA,431,768},{0x80001EEB,432,768},{0x80001EEC,431,777},{0x80001EED,432,777},
+    {0x80001EEE,431,771},{0x80001EEF,432,771},{0x80001EF0,431,803},{0x80001EF1,432,803},{0x80001EF2,89,768},{0x80001EF3,121,768},
+    {0x80001EF4,89,803},{0x80001EF5,121,803},{0x80001EF6,89,777},{0x80001EF7,121,777},{0x80001EF8,89,771},{0x80001EF9,121,771},
+    {0x80001F00,945,787},{0x80001F01,945,788},{0x80001F02,7936,768},{0x80001F03,7937,768},{0x80001F04,7936,769},{0x80001F05,7937,769},
+    {0x80001F06,7936,834},{0x80001F07,7937,834},{0x80001F08,913,787},{0x80001F09,913,788},{0x80001F0A,7944,768},{0x80001F0B,7945,768},
+    {0x80001F0C,7944,769},{0x80001F0D,7945,769},{0x80001F0E,7944,834},{0x80001F0F,7945,834},{0x80001F10,949,787},{0x80001F11,949,788},
+    {0x80001F12,7952,768},{0x80001F13,7953,768},{0x80001F14,7952,769},{0x80001F15,7953,769},{0x80001F18,917,787},{0x80001F19,917,788},
+    {0x80001F1A,7960,768},{0x80001F1B,7961,768},{0x80001F1C,7960,769},{0x80001F1D,7961,769},{0x80001F20,951,787},{0x80001F21,951,788},
+    {0x80001F22,7968,768},{0x80001F23,7969,768},{0x80001F24,7968,769},{0x80001F25,7969,769},{0x80001F26,7968,834},{0x80001F27,7969,834},
+    {0x80001F28,919,787},{0x80001F29,919,788},{0x80001F2A,7976,768},{0x80001F2B,7977,768},{0x80001F2C,7976,769},{0x80001F2D,7977,769},
+    {0x80001F2E,7976,834},{0x80001F2F,7977,834},{0x80001F30,953,787},{0x80001F31,953,788},{0x80001F32,7984,768},{0x80001F33,7985,768},
+    {0x80001F34,7984,769},{0x80001F35,7985,769},{0x80001F36,7984,834},{0x80001F37,7985,834},{0x80001F38,921,787},{0x80001F39,921,788},
+    {0x80001F3A,7992,768},{0x80001F3B,7993,768},{0x80001F3C,7992,769},{0x80001F3D,7993,769},{0x80001F3E,7992,834},{0x80001F3F,7993,834},
+    {0x80001F40,959,787},{0x80001F41,959,788},{0x80001F42,8000,768},{0x80001F43,8001,768},{0x80001F44,8000,769},{0x80001F45,8001,769},
+    {0x80001F48,927,787},{0x80001F49,927,788},{0x80001F4A,8008,768},{0x80001F4B,8009,768},{0x80001F4C,8008,769},{0x80001F4D,8009,769},
+    {0x80001F50,965,787},{0x80001F51,965,788},{0x80001F52,8016,768},{0x80001F53,8017,768},{0x80001F54,8016,769},{0x80001F55,8017,769},
+    {0x80001F56,8016,834},{0x80001F57,8017,834},{0x80001F59,933,788},{0x80001F5B,8025,768},{0x80001F5D,8025,769},{0x80001F5F,8025,834},
+    {0x80001F60,969,787},{0x80001F61,969,788},{0x80001F62,8032,768},{0x80001F63,8033,768},{0x80001F64,8032,769},{0x80001F65,8033,769},
+    {0x80001F66,8032,834},{0x80001F67,8033,834},{0x80001F68,937,787},{0x80001F69,937,788},{0x80001F6A,8040,768},{0x80001F6B,8041,768},
+    {0x80001F6C,8040,769},{0x80001F6D,8041,769},{0x80001F6E,8040,834},{0x80001F6F,8041,834},{0x80001F70,945,768},{0x1F71,940,0},
+    {0x80001F72,949,768},{0x1F73,941,0},{0x80001F74,951,768},{0x1F75,942,0},{0x80001F76,953,768},{0x1F77,943,0},
+    {0x80001F78,959,768},{0x1F79,972,0},{0x80001F7A,965,768},{0x1F7B,973,0},{0x80001F7C,969,768},{0x1F7D,974,0},
+    {0x80001F80,7936,837},{0x80001F81,7937,837},{0x80001F82,7938,837},{0x80001F83,7939,837},{0x80001F84,7940,837},{0x80001F85,7941,837},
+    {0x80001F86,7942,837},{0x80001F87,7943,837},{0x80001F88,7944,837},{0x80001F89,7945,837},{0x80001F8A,7946,837},{0x80001F8B,7947,837},
+    {0x80001F8C,7948,837},{0x80001F8D,7949,837},{0x80001F8E,7950,837},{0x80001F8F,7951,837},{0x80001F90,7968,837},{0x80001F91,7969,837},
+    {0x80001F92,7970,837},{0x80001F93,7971,837},{0x80001F94,7972,837},{0x80001F95,7973,837},{0x80001F96,7974,837},{0x80001F97,7975,837},
+    {0x80001F98,7976,837},{0x80001F99,7977,837},{0x80001F9A,7978,837},{0x80001F9B,7979,837},{0x80001F9C,7980,837},{0x80001F9D,7981,837},
+    {0x80001F9E,7982,837},{0x80001F9F,7983,837},{0x80001FA0,8032,837},{0x80001FA1,8033,837},{0x80001FA2,8034,837},{0x80001FA3,8035,837},
+    {0x80001FA4,8036,837},{0x80001FA5,8037,837},{0x80001FA6,8038,837},{0x80001FA7,8039,837},{0x80001FA8,8040,837},{0x80001FA9,8041,837},
+    {0x80001FAA,8042,837},{0x80001FAB,8043,837},{0x80001FAC,8044,837},{0x80001FAD,8045,837},{0x80001FAE,8046,837},{0x80001FAF,8047,837},
+    {0x80001FB0,945,774},{0x80001FB1,945,772},{0x80001FB2,8048,837},{0x80001FB3,945,837},{0x80001FB4,940,837},{0x80001FB6,945,834},
+    {0x80001FB7,8118,837},{0x80001FB8,913,774},{0x80001FB9,913,772},{0x80001FBA,913,768},{0x1FBB,902,0},{0x80001FBC,913,837},
+    {0x1FBE,953,0},{0x80001FC1,168,834},{0x80001FC2,8052,837},{0x80001FC3,951,837},{0x80001FC4,942,837},{0x80001FC6,951,834},
+    {0x80001FC7,8134,837},{0x80001FC8,917,768},{0x1FC9,904,0},{0x80001FCA,919,768},{0x1FCB,905,0},{0x80001FCC,919,837},
+    {0x80001FCD,8127,768},{0x80001FCE,8127,769},{0x80001FCF,8127,834},{0x80001FD0,953,774},{0x80001FD1,953,772},{0x80001FD2,970,768},
+    {0x1FD3,912,0},{0x80001FD6,953,834},{0x80001FD7,970,834},{0x80001FD8,921,774},{0x80001FD9,921,772},{0x80001FDA,921,768},
+    {0x1FDB,906,0},{0x80001FDD,8190,768},{0x80001FDE,8190,769},{0x80001FDF,8190,834},{0x80001FE0,965,774},{0x80001FE1,965,772},
+    {0x80001FE2,971,768},{0x1FE3,944,0},{0x80001FE4,961,787},{0x80001FE5,961,788},{0x80001FE6,965,834},{0x80001FE7,971,834},
+    {0x80001FE8,933,774},{0x80001FE9,933,772},{0x80001FEA,933,768},{0x1FEB,910,0},{0x80001FEC,929,788},{0x80001FED,168,768},
+    {0x1FEE,901,0},{0x1FEF,96,0},{0x80001FF2,8060,837},{0x80001FF3,969,837},{0x80001FF4,974,837},{0x80001FF6,969,834},
+    {0x80001FF7,8182,837},{0x80001FF8,927,768},{0x1FF9,908,0},{0x80001FFA,937,768},{0x1FFB,911,0},{0x80001FFC,937,837},
+    {0x1FFD,180,0},{0x2000,8194,0},{0x2001,8195,0},{0x2126,937,0},{0x212A,75,0},{0x212B,197,0},
+    {0x8000219A,8592,824},{0x8000219B,8594,824},{0x800021AE,8596,824},{0x800021CD,8656,824},{0x800021CE,8660,824},{0x800021CF,8658,824},
+    {0x80002204,8707,824},{0x80002209,8712,824},{0x8000220C,8715,824},{0x80002224,8739,824},{0x80002226,8741,824},{0x80002241,8764,824},
+    {0x80002244,8771,824},{0x80002247,8773,824},{0x80002249,8776,824},{0x80002260,61,824},{0x80002262,8801,824},{0x8000226D,8781,824},
+    {0x8000226E,60,824},{0x8000226F,62,824},{0x80002270,8804,824},{0x80002271,8805,824},{0x80002274,8818,824},{0x80002275,8819,824},
+    {0x80002278,8822,824},{0x80002279,8823,824},{0x80002280,8826,824},{0x80002281,8827,824},{0x80002284,8834,824},{0x80002285,8835,824},
+    {0x80002288,8838,824},{0x80002289,8839,824},{0x800022AC,8866,824},{0x800022AD,8872,824},{0x800022AE,8873,824},{0x800022AF,8875,824},
+    {0x800022E0,8828,824},{0x800022E1,8829,824},{0x800022E2,8849,824},{0x800022E3,8850,824},{0x800022EA,8882,824},{0x800022EB,8883,824},
+    {0x800022EC,8884,824},{0x800022ED,8885,824},{0x2329,12296,0},{0x232A,12297,0},{0x2ADC,10973,824},{0x8000304C,12363,12441},
+    {0x8000304E,12365,12441},{0x80003050,12367,12441},{0x80003052,12369,12441},{0x80003054,12371,12441},{0x80003056,12373,12441},{0x80003058,12375,12441},
+    {0x8000305A,12377,12441},{0x8000305C,12379,12441},{0x8000305E,12381,12441},{0x80003060,12383,12441},{0x80003062,12385,12441},{0x80003065,12388,12441},
+    {0x80003067,12390,12441},{0x80003069,12392,12441},{0x80003070,12399,12441},{0x80003071,12399,12442},{0x80003073,12402,12441},{0x80003074,12402,12442},
+    {0x80003076,12405,12441},{0x80003077,12405,12442},{0x80003079,12408,12441},{0x8000307A,12408,12442},{0x8000307C,12411,12441},{0x8000307D,12411,12442},
+    {0x80003094,12358,12441},{0x8000309E,12445,12441},{0x800030AC,12459,12441},{0x800030AE,12461,12441},{0x800030B0,12463,12441},{0x800030B2,12465,12441},
+    {0x800030B4,12467,12441},{0x800030B6,12469,12441},{0x800030B8,12471,12441},{0x800030BA,12473,12441},{0x800030BC,12475,12441},{0x800030BE,12477,12441},
+    {0x800030C0,12479,12441},{0x800030C2,12481,12441},{0x800030C5,12484,12441},{0x800030C7,12486,12441},{0x800030C9,12488,12441},{0x800030D0,12495,12441},
+    {0x800030D1,12495,12442},{0x800030D3,12498,12441},{0x800030D4,12498,12442},{0x800030D6,12501,12441},{0x800030D7,12501,12442},{0x800030D9,12504,12441},
+    {0x800030DA,12504,12442},{0x800030DC,12507,12441},{0x800030DD,12507,12442},{0x800030F4,12454,12441},{0x800030F7,12527,12441},{0x800030F8,12528,12441},
+    {0x800030F9,12529,12441},{0x800030FA,12530,12441},{0x800030FE,12541,12441},{0xF900,35912,0},{0xF901,26356,0},{0xF902,36554,0},
+    {0xF903,36040,0},{0xF904,28369,0},{0xF905,20018,0},{0xF906,21477,0},{0xF907,40860,0},{0xF908,40860,0},
+    {0xF909,22865,0},{0xF90A,37329,0},{0xF90B,21895,0},{0xF90C,22856,0},{0xF90D,25078,0},{0xF90E,30313,0},
+    {0xF90F,32645,0},{0xF910,34367,0},{0xF911,34746,0},{0xF912,35064,0},{0xF913,37007,0},{0xF914,27138,0},
+    {0xF915,27931,0},{0xF916,28889,0},{0xF917,29662,0},{0xF918,33853,0},{0xF919,37226,0},{0xF91A,39409,0},
+    {0xF91B,20098,0},{0xF91C,21365,0},{0xF91D,27396,0},{0xF91E,29211,0},{0xF91F,34349,0},{0xF920,40478,0},
+    {0xF921,23888,0},{0xF922,28651,0},{0xF923,34253,0},{0xF924,35172,0},{0xF925,25289,0},{0xF926,33240,0},
+    {0xF927,34847,0},{0xF928,24266,0},{0xF929,26391,0},{0xF92A,28010,0},{0xF92B,29436,0},{0xF92C,37070,0},
+    {0xF92D,20358,0},{0xF92E,20919,0},{0xF92F,21214,0},{0xF930,25796,0},{0xF931,27347,0},{0xF932,29200,0},
+    {0xF933,30439,0},{0xF934,32769,0},{0xF935,34310,0},{0xF936,34396,0},{0xF937,36335,0},{0xF938,38706,0},
+    {0xF939,39791,0},{0xF93A,40442,0},{0xF93B,30860,0},{0xF93C,31103,0},{0xF93D,32160,0},{0xF93E,33737,0},
+    {0xF93F,37636,0},{0xF940,40575,0},{0xF941,35542,0},{0xF942,22751,0},{0xF943,24324,0},{0xF944,31840,0},
+    {0xF945,32894,0},{0xF946,29282,0},{0xF947,30922,0},{0xF948,36034,0},{0xF949,38647,0},{0xF94A,22744,0},
+    {0xF94B,23650,0},{0xF94C,27155,0},{0xF94D,28122,0},{0xF94E,28431,0},{0xF94F,32047,0},{0xF950,32311,0},
+    {0xF951,38475,0},{0xF952,21202,0},{0xF953,32907,0},{0xF954,20956,0},{0xF955,20940,0},{0xF956,31260,0},
+    {0xF957,32190,0},{0xF958,33777,0},{0xF959,38517,0},{0xF95A,35712,0},{0xF95B,25295,0},{0xF95C,27138,0},
+    {0xF95D,35582,0},{0xF95E,20025,0},{0xF95F,23527,0},{0xF960,24594,0},{0xF961,29575,0},{0xF962,30064,0},
+    {0xF963,21271,0},{0xF964,30971,0},{0xF965,20415,0},{0xF966,24489,0},{0xF967,19981,0},{0xF968,27852,0},
+    {0xF969,25976,0},{0xF96A,32034,0},{0xF96B,21443,0},{0xF96C,22622,0},{0xF96D,30465,0},{0xF96E,33865,0},
+    {0xF96F,35498,0},{0xF970,27578,0},{0xF971,36784,0},{0xF972,27784,0},{0xF973,25342,0},{0xF974,33509,0},
+    {0xF975,25504,0},{0xF976,30053,0},{0xF977,20142,0},{0xF978,20841,0},{0xF979,20937,0},{0xF97A,26753,0},
+    {0xF97B,31975,0},{0xF97C,33391,0},{0xF97D,35538,0},{0xF97E,37327,0},{0xF97F,21237,0},{0xF980,21570,0},
+    {0xF981,22899,0},{0xF982,24300,0},{0xF983,26053,0},{0xF984,28670,0},{0xF985,31018,0},{0xF986,38317,0},
+    {0xF987,39530,0},{0xF988,40599,0},{0xF989,40654,0},{0xF98A,21147,0},{0xF98B,26310,0},{0xF98C,27511,0},
+    {0xF98D,36706,0},{0xF98E,24180,0},{0xF98F,24976,0},{0xF990,25088,0},{0xF991,25754,0},{0xF992,28451,0},
+    {0xF993,29001,0},{0xF994,29833,0},{0xF995,31178,0},{0xF996,32244,0},{0xF997,32879,0},{0xF998,36646,0},
+    {0xF999,34030,0},{0xF99A,36899,0},{0xF99B,37706,0},{0xF99C,21015,0},{0xF99D,21155,0},{0xF99E,21693,0},
+    {0xF99F,28872,0},{0xF9A0,35010,0},{0xF9A1,35498,0},{0xF9A2,24265,0},{0xF9A3,24565,0},{0xF9A4,25467,0},
+    {0xF9A5,27566,0},{0xF9A6,31806,0},{0xF9A7,29557,0},{0xF9A8,20196,0},{0xF9A9,22265,0},{0xF9AA,23527,0},
+    {0xF9AB,23994,0},{0xF9AC,24604,0},{0xF9AD,29618,0},{0xF9AE,29801,0},{0xF9AF,32666,0},{0xF9B0,32838,0},
+    {0xF9B1,37428,0},{0xF9B2,38646,0},{0xF9B3,38728,0},{0xF9B4,38936,0},{0xF9B5,20363,0},{0xF9B6,31150,0},
+    {0xF9B7,37300,0},{0xF9B8,38584,0},{0xF9B9,24801,0},{0xF9BA,20102,0},{0xF9BB,20698,0},{0xF9BC,23534,0},
+    {0xF9BD,23615,0},{0xF9BE,26009,0},{0xF9BF,27138,0},{0xF9C0,29134,0},{0xF9C1,30274,0},{0xF9C2,34044,0},
+    {0xF9C3,36988,0},{0xF9C4,40845,0},{0xF9C5,26248,0},{0xF9C6,38446,0},{0xF9C7,21129,0},{0xF9C8,26491,0},
+    {0xF9C9,26611,0},{0xF9CA,27969,0},{0xF9CB,28316,0},{0xF9CC,29705,0},{0xF9CD,30041,0},{0xF9CE,30827,0},
+    {0xF9CF,32016,0},{0xF9D0,39006,0},{0xF9D1,20845,0},{0xF9D2,25134,0},{0xF9D3,38520,0},{0xF9D4,20523,0},
+    {0xF9D5,23833,0},{0xF9D6,28138,0},{0xF9D7,36650,0},{0xF9D8,24459,0},{0xF9D9,24900,0},{0xF9DA,26647,0},
+    {0xF9DB,29575,0},{0xF9DC,38534,0},{0xF9DD,21033,0},{0xF9DE,21519,0},{0xF9DF,23653,0},{0xF9E0,26131,0},
+    {0xF9E1,26446,0},{0xF9E2,26792,0},{0xF9E3,27877,0},{0xF9E4,29702,0},{0xF9E5,30178,0},{0xF9E6,32633,0},
+    {0xF9E7,35023,0},{0xF9E8,35041,0},{0xF9E9,37324,0},{0xF9EA,38626,0},{0xF9EB,21311,0},{0xF9EC,28346,0},
+    {0xF9ED,21533,0},{0xF9EE,29136,0},{0xF9EF,29848,0},{0xF9F0,34298,0},{0xF9F1,38563,0},{0xF9F2,40023,0},
+    {0xF9F3,40607,0},{0xF9F4,26519,0},{0xF9F5,28107,0},{0xF9F6,33256,0},{0xF9F7,31435,0},{0xF9F8,31520,0},
+    {0xF9F9,31890,0},{0xF9FA,29376,0},{0xF9FB,28825,0},{0xF9FC,35672,0},{0xF9FD,20160,0},{0xF9FE,33590,0},
+    {0xF9FF,21050,0},{0xFA00,20999,0},{0xFA01,24230,0},{0xFA02,25299,0},{0xFA03,31958,0},{0xFA04,23429,0},
+    {0xFA05,27934,0},{0xFA06,26292,0},{0xFA07,36667,0},{0xFA08,34892,0},{0xFA09,38477,0},{0xFA0A,35211,0},
+    {0xFA0B,24275,0},{0xFA0C,20800,0},{0xFA0D,21952,0},{0xFA10,22618,0},{0xFA12,26228,0},{0xFA15,20958,0},
+    {0xFA16,29482,0},{0xFA17,30410,0},{0xFA18,31036,0},{0xFA19,31070,0},{0xFA1A,31077,0},{0xFA1B,31119,0},
+    {0xFA1C,38742,0},{0xFA1D,31934,0},{0xFA1E,32701,0},{0xFA20,34322,0},{0xFA22,35576,0},{0xFA25,36920,0},
+    {0xFA26,37117,0},{0xFA2A,39151,0},{0xFA2B,39164,0},{0xFA2C,39208,0},{0xFA2D,40372,0},{0xFA2E,37086,0},
+    {0xFA2F,38583,0},{0xFA30,20398,0},{0xFA31,20711,0},{0xFA32,20813,0},{0xFA33,21193,0},{0xFA34,21220,0},
+    {0xFA35,21329,0},{0xFA36,21917,0},{0xFA37,22022,0},{0xFA38,22120,0},{0xFA39,22592,0},{0xFA3A,22696,0},
+    {0xFA3B,23652,0},{0xFA3C,23662,0},{0xFA3D,24724,0},{0xFA3E,24936,0},{0xFA3F,24974,0},{0xFA40,25074,0},
+    {0xFA41,25935,0},{0xFA42,26082,0},{0xFA43,26257,0},{0xFA44,26757,0},{0xFA45,28023,0},{0xFA46,28186,0},
+    {0xFA47,28450,0},{0xFA48,29038,0},{0xFA49,29227,0},{0xFA4A,29730,0},{0xFA4B,30865,0},{0xFA4C,31038,0},
+    {0xFA4D,31049,0},{0xFA4E,31048,0},{0xFA4F,31056,0},{0xFA50,31062,0},{0xFA51,31069,0},{0xFA52,31117,0},
+    {0xFA53,31118,0},{0xFA54,31296,0},{0xFA55,31361,0},{0xFA56,31680,0},{0xFA57,32244,0},{0xFA58,32265,0},
+    {0xFA59,32321,0},{0xFA5A,32626,0},{0xFA5B,32773,0},{0xFA5C,33261,0},{0xFA5D,33401,0},{0xFA5E,33401,0},
+    {0xFA5F,33879,0},{0xFA60,35088,0},{0xFA61,35222,0},{0xFA62,35585,0},{0xFA63,35641,0},{0xFA64,36051,0},
+    {0xFA65,36104,0},{0xFA66,36790,0},{0xFA67,36920,0},{0xFA68,38627,0},{0xFA69,38911,0},{0xFA6A,38971,0},
+    {0xFA6B,24693,0},{0xFA6C,148206,0},{0xFA6D,33304,0},{0xFA70,20006,0},{0xFA71,20917,0},{0xFA72,20840,0},
+    {0xFA73,20352,0},{0xFA74,20805,0},{0xFA75,20864,0},{0xFA76,21191,0},{0xFA77,21242,0},{0xFA78,21917,0},
+    {0xFA79,21845,0},{0xFA7A,21913,0},{0xFA7B,21986,0},{0xFA7C,22618,0},{0xFA7D,22707,0},{0xFA7E,22852,0},
+    {0xFA7F,22868,0},{0xFA80,23138,0},{0xFA81,23336,0},{0xFA82,24274,0},{0xFA83,24281,0},{0xFA84,24425,0},
+    {0xFA85,24493,0},{0xFA86,24792,0},{0xFA87,24910,0},{0xFA88,24840,0},{0xFA89,24974,0},{0xFA8A,24928,0},
+    {0xFA8B,25074,0},{0xFA8C,25140,0},{0xFA8D,25540,0},{0xFA8E,25628,0},{0xFA8F,25682,0},{0xFA90,25942,0},
+    {0xFA91,26228,0},{0xFA92,26391,0},{0xFA93,26395,0},{0xFA94,26454,0},{0xFA95,27513,0},{0xFA96,27578,0},
+    {0xFA97,27969,0},{0xFA98,28379,0},{0xFA99,28363,0},{0xFA9A,28450,0},{0xFA9B,28702,0},{0xFA9C,29038,0},
+    {0xFA9D,30631,0},{0xFA9E,29237,0},{0xFA9F,29359,0},{0xFAA0,29482,0},{0xFAA1,29809,0},{0xFAA2,29958,0},
+    {0xFAA3,30011,0},{0xFAA4,30237,0},{0xFAA5,30239,0},{0xFAA6,30410,0},{0xFAA7,30427,0},{0xFAA8,30452,0},
+    {0xFAA9,30538,0},{0xFAAA,30528,0},{0xFAAB,30924,0},{0xFAAC,31409,0},{0xFAAD,31680,0},{0xFAAE,31867,0},
+    {0xFAAF,32091,0},{0xFAB0,32244,0},{0xFAB1,32574,0},{0xFAB2,32773,0},{0xFAB3,33618,0},{0xFAB4,33775,0},
+    {0xFAB5,34681,0},{0xFAB6,35137,0},{0xFAB7,35206,0},{0xFAB8,35222,0},{0xFAB9,35519,0},{0xFABA,35576,0},
+    {0xFABB,35531,0},{0xFABC,35585,0},{0xFABD,35582,0},{0xFABE,35565,0},{0xFABF,35641,0},{0xFAC0,35722,0},
+    {0xFAC1,36104,0},{0xFAC2,36664,0},{0xFAC3,36978,0},{0xFAC4,37273,0},{0xFAC5,37494,0},{0xFAC6,38524,0},
+    {0xFAC7,38627,0},{0xFAC8,38742,0},{0xFAC9,38875,0},{0xFACA,38911,0},{0xFACB,38923,0},{0xFACC,38971,0},
+    {0xFACD,39698,0},{0xFACE,40860,0},{0xFACF,141386,0},{0xFAD0,141380,0},{0xFAD1,144341,0},{0xFAD2,15261,0},
+    {0xFAD3,16408,0},{0xFAD4,16441,0},{0xFAD5,152137,0},{0xFAD6,154832,0},{0xFAD7,163539,0},{0xFAD8,40771,0},
+    {0xFAD9,40846,0},{0xFB1D,1497,1460},{0xFB1F,1522,1463},{0xFB2A,1513,1473},{0xFB2B,1513,1474},{0xFB2C,64329,1473},
+    {0xFB2D,64329,1474},{0xFB2E,1488,1463},{0xFB2F,1488,1464},{0xFB30,1488,1468},{0xFB31,1489,1468},{0xFB32,1490,1468},
+    {0xFB33,1491,1468},{0xFB34,1492,1468},{0xFB35,1493,1468},{0xFB36,1494,1468},{0xFB38,1496,1468},{0xFB39,1497,1468},
+    {0xFB3A,1498,1468},{0xFB3B,1499,1468},{0xFB3C,1500,1468},{0xFB3E,1502,1468},{0xFB40,1504,1468},{0xFB41,1505,1468},
+    {0xFB43,1507,1468},{0xFB44,1508,1468},{0xFB46,1510,1468},{0xFB47,1511,1468},{0xFB48,1512,1468},{0xFB49,1513,1468},
+    {0xFB4A,1514,1468},{0xFB4B,1493,1465},{0xFB4C,1489,1471},{0xFB4D,1499,1471},{0xFB4E,1508,1471},{0x8001109A,69785,69818},
+    {0x8001109C,69787,69818},{0x800110AB,69797,69818},{0x8001112E,69937,69927},{0x8001112F,69938,69927},{0x8001134B,70471,70462},{0x8001134C,70471,70487},
+    {0x800114BB,70841,70842},{0x800114BC,70841,70832},{0x800114BE,70841,70845},{0x800115BA,71096,71087},{0x800115BB,71097,71087},{0x80011938,71989,71984},
+    {0x1D15E,119127,119141},{0x1D15F,119128,119141},{0x1D160,119135,119150},{0x1D161,119135,119151},{0x1D162,119135,119152},{0x1D163,119135,119153},
+    {0x1D164,119135,119154},{0x1D1BB,119225,119141},{0x1D1BC,119226,119141},{0x1D1BD,119227,119150},{0x1D1BE,119228,119150},{0x1D1BF,119227,119151},
+    {0x1D1C0,119228,119151},{0x2F800,20029,0},{0x2F801,20024,0},{0x2F802,20033,0},{0x2F803,131362,0},{0x2F804,20320,0},
+    {0x2F805,20398,0},{0x2F806,20411,0},{0x2F807,20482,0},{0x2F808,20602,0},{0x2F809,20633,0},{0x2F80A,20711,0},
+    {0x2F80B,20687,0},{0x2F80C,13470,0},{0x2F80D,132666,0},{0x2F80E,20813,0},{0x2F80F,20820,0},{0x2F810,20836,0},
+    {0x2F811,20855,0},{0x2F812,132380,0},{0x2F813,13497,0},{0x2F814,20839,0},{0x2F815,20877,0},{0x2F816,132427,0},
+    {0x2F817,20887,0},{0x2F818,20900,0},{0x2F819,20172,0},{0x2F81A,20908,0},{0x2F81B,20917,0},{0x2F81C,168415,0},
+    {0x2F81D,20981,0},{0x2F81E,20995,0},{0x2F81F,13535,0},{0x2F820,21051,0},{0x2F821,21062,0},{0x2F822,21106,0},
+    {0x2F823,21111,0},{0x2F824,13589,0},{0x2F825,21191,0},{0x2F826,21193,0},{0x2F827,21220,0},{0x2F828,21242,0},
+    {0x2F829,21253,0},{0x2F82A,21254,0},{0x2F82B,21271,0},{0x2F82C,21321,0},{0x2F82D,21329,0},{0x2F82E,21338,0},
+    {0x2F82F,21363,0},{0x2F830,21373,0},{0x2F831,21375,0},{0x2F832,21375,0},{0x2F833,21375,0},{0x2F834,133676,0},
+    {0x2F835,28784,0},{0x2F836,21450,0},{0x2F837,21471,0},{0x2F838,133987,0},{0x2F839,21483,0},{0x2F83A,21489,0},
+    {0x2F83B,21510,0},{0x2F83C,21662,0},{0x2F83D,21560,0},{0x2F83E,21576,0},{0x2F83F,21608,0},{0x2F840,21666,0},
+    {0x2F841,21750,0},{0x2F842,21776,0},{0x2F843,21843,0},{0x2F844,21859,0},{0x2F845,21892,0},{0x2F846,21892,0},
+    {0x2F847,21913,0},{0x2F848,21931,0},{0x2F849,21939,0},{0x2F84A,21954,0},{0x2F84B,22294,0},{0x2F84C,22022,0},
+    {0x2F84D,22295,0},{0x2F84E,22097,0},{0x2F84F,22132,0},{0x2F850,20999,0},{0x2F851,22766,0},{0x2F852,22478,0},
+    {0x2F853,22516,0},{0x2F854,22541,0},{0x2F855,22411,0},{0x2F856,22578,0},{0x2F857,22577,0},{0x2F858,22700,0},
+    {0x2F859,136420,0},{0x2F85A,22770,0},{0x2F85B,22775,0},{0x2F85C,22790,0},{0x2F85D,22810,0},{0x2F85E,22818,0},
+    {0x2F85F,22882,0},{0x2F860,136872,0},{0x2F861,136938,0},{0x2F862,23020,0},{0x2F863,23067,0},{0x2F864,23079,0},
+    {0x2F865,23000,0},{0x2F866,23142,0},{0x2F867,14062,0},{0x2F868,14076,0},{0x2F869,23304,0},{0x2F86A,23358,0},
+    {0x2F86B,23358,0},{0x2F86C,137672,0},{0x2F86D,23491,0},{0x2F86E,23512,0},{0x2F86F,23527,0},{0x2F870,23539,0},
+    {0x2F871,138008,0},{0x2F872,23551,0},{0x2F873,23558,0},{0x2F874,24403,0},{0x2F875,23586,0},{0x2F876,14209,0},
+    {0x2F877,23648,0},{0x2F878,23662,0},{0x2F879,23744,0},{0x2F87A,23693,0},{0x2F87B,138724,0},{0x2F87C,23875,0},
+    {0x2F87D,138726,0},{0x2F87E,23918,0},{0x2F87F,23915,0},{0x2F880,23932,0},{0x2F881,24033,0},{0x2F882,24034,0},
+    {0x2F883,14383,0},{0x2F884,24061,0},{0x2F885,24104,0},{0x2F886,24125,0},{0x2F887,24169,0},{0x2F888,14434,0},
+    {0x2F889,139651,0},{0x2F88A,14460,0},{0x2F88B,24240,0},{0x2F88C,24243,0},{0x2F88D,24246,0},{0x2F88E,24266,0},
+    {0x2F88F,172946,0},{0x2F890,24318,0},{0x2F891,140081,0},{0x2F892,140081,0},{0x2F893,33281,0},{0x2F894,24354,0},
+    {0x2F895,24354,0},{0x2F896,14535,0},{0x2F897,144056,0},{0x2F898,156122,0},{0x2F899,24418,0},{0x2F89A,24427,0},
+    {0x2F89B,14563,0},{0x2F89C,24474,0},{0x2F89D,24525,0},{0x2F89E,24535,0},{0x2F89F,24569,0},{0x2F8A0,24705,0},
+    {0x2F8A1,14650,0},{0x2F8A2,14620,0},{0x2F8A3,24724,0},{0x2F8A4,141012,0},{0x2F8A5,24775,0},{0x2F8A6,24904,0},
+    {0x2F8A7,24908,0},{0x2F8A8,24910,0},{0x2F8A9,24908,0},{0x2F8AA,24954,0},{0x2F8AB,24974,0},{0x2F8AC,25010,0},
+    {0x2F8AD,24996,0},{0x2F8AE,25007,0},{0x2F8AF,25054,0},{0x2F8B0,25074,0},{0x2F8B1,25078,0},{0x2F8B2,25104,0},
+    {0x2F8B3,25115,0},{0x2F8B4,25181,0},{0x2F8B5,25265,0},{0x2F8B6,25300,0},{0x2F8B7,25424,0},{0x2F8B8,142092,0},
+    {0x2F8B9,25405,0},{0x2F8BA,25340,0},{0x2F8BB,25448,0},{0x2F8BC,25475,0},{0x2F8BD,25572,0},{0x2F8BE,142321,0},
+    {0x2F8BF,25634,0},{0x2F8C0,25541,0},{0x2F8C1,25513,0},{0x2F8C2,14894,0},{0x2F8C3,25705,0},{0x2F8C4,25726,0},
+    {0x2F8C5,25757,0},{0x2F8C6,25719,0},{0x2F8C7,14956,0},{0x2F8C8,25935,0},{0x2F8C9,25964,0},{0x2F8CA,143370,0},
+    {0x2F8CB,26083,0},{0x2F8CC,26360,0},{0x2F8CD,26185,0},{0x2F8CE,15129,0},{0x2F8CF,26257,0},{0x2F8D0,15112,0},
+    {0x2F8D1,15076,0},{0x2F8D2,20882,0},{0x2F8D3,20885,0},{0x2F8D4,26368,0},{0x2F8D5,26268,0},{0x2F8D6,32941,0},
+    {0x2F8D7,17369,0},{0x2F8D8,26391,0},{0x2F8D9,26395,0},{0x2F8DA,26401,0},{0x2F8DB,26462,0},{0x2F8DC,26451,0},
+    {0x2F8DD,144323,0},{0x2F8DE,15177,0},{0x2F8DF,26618,0},{0x2F8E0,26501,0},{0x2F8E1,26706,0},{0x2F8E2,26757,0},
+    {0x2F8E3,144493,0},{0x2F8E4,26766,0},{0x2F8E5,26655,0},{0x2F8E6,26900,0},{0x2F8E7,15261,0},{0x2F8E8,26946,0},
+    {0x2F8E9,27043,0},{0x2F8EA,27114,0},{0x2F8EB,27304,0},{0x2F8EC,145059,0},{0x2F8ED,27355,0},{0x2F8EE,15384,0},
+    {0x2F8EF,27425,0},{0x2F8F0,145575,0},{0x2F8F1,27476,0},{0x2F8F2,15438,0},{0x2F8F3,27506,0},{0x2F8F4,27551,0},
+    {0x2F8F5,27578,0},{0x2F8F6,27579,0},{0x2F8F7,146061,0},{0x2F8F8,138507,0},{0x2F8F9,146170,0},{0x2F8FA,27726,0},
+    {0x2F8FB,146620,0},{0x2F8FC,27839,0},{0x2F8FD,27853,0},{0x2F8FE,27751,0},{0x2F8FF,27926,0},{0x2F900,27966,0},
+    {0x2F901,28023,0},{0x2F902,27969,0},{0x2F903,28009,0},{0x2F904,28024,0},{0x2F905,28037,0},{0x2F906,146718,0},
+    {0x2F907,27956,0},{0x2F908,28207,0},{0x2F909,28270,0},{0x2F90A,15667,0},{0x2F90B,28363,0},{0x2F90C,28359,0},
+    {0x2F90D,147153,0},{0x2F90E,28153,0},{0x2F90F,28526,0},{0x2F910,147294,0},{0x2F911,147342,0},{0x2F912,28614,0},
+    {0x2F913,28729,0},{0x2F914,28702,0},{0x2F915,28699,0},{0x2F916,15766,0},{0x2F917,28746,0},{0x2F918,28797,0},
+    {0x2F919,28791,0},{0x2F91A,28845,0},{0x2F91B,132389,0},{0x2F91C,28997,0},{0x2F91D,148067,0},{0x2F91E,29084,0},
+    {0x2F91F,148395,0},{0x2F920,29224,0},{0x2F921,29237,0},{0x2F922,29264,0},{0x2F923,149000,0},{0x2F924,29312,0},
+    {0x2F925,29333,0},{0x2F926,149301,0},{0x2F927,149524,0},{0x2F928,29562,0},{0x2F929,29579,0},{0x2F92A,16044,0},
+    {0x2F92B,29605,0},{0x2F92C,16056,0},{0x2F92D,16056,0},{0x2F92E,29767,0},{0x2F92F,29788,0},{0x2F930,29809,0},
+    {0x2F931,29829,0},{0x2F932,29898,0},{0x2F933,16155,0},{0x2F934,29988,0},{0x2F935,150582,0},{0x2F936,30014,0},
+    {0x2F937,150674,0},{0x2F938,30064,0},{0x2F939,139679,0},{0x2F93A,30224,0},{0x2F93B,151457,0},{0x2F93C,151480,0},
+    {0x2F93D,151620,0},{0x2F93E,16380,0},{0x2F93F,16392,0},{0x2F940,30452,0},{0x2F941,151795,0},{0x2F942,151794,0},
+    {0x2F943,151833,0},{0x2F944,151859,0},{0x2F945,30494,0},{0x2F946,30495,0},{0x2F947,30495,0},{0x2F948,30538,0},
+    {0x2F949,16441,0},{0x2F94A,30603,0},{0x2F94B,16454,0},{0x2F94C,16534,0},{0x2F94D,152605,0},{0x2F94E,30798,0},
+    {0x2F94F,30860,0},{0x2F950,30924,0},{0x2F951,16611,0},{0x2F952,153126,0},{0x2F953,31062,0},{0x2F954,153242,0},
+    {0x2F955,153285,0},{0x2F956,31119,0},{0x2F957,31211,0},{0x2F958,16687,0},{0x2F959,31296,0},{0x2F95A,31306,0},
+    {0x2F95B,31311,0},{0x2F95C,153980,0},{0x2F95D,154279,0},{0x2F95E,154279,0},{0x2F95F,31470,0},{0x2F960,16898,0},
+    {0x2F961,154539,0},{0x2F962,31686,0},{0x2F963,31689,0},{0x2F964,16935,0},{0x2F965,154752,0},{0x2F966,31954,0},
+    {0x2F967,17056,0},{0x2F968,31976,0},{0x2F969,31971,0},{0x2F96A,32000,0},{0x2F96B,155526,0},{0x2F96C,32099,0},
+    {0x2F96D,17153,0},{0x2F96E,32199,0},{0x2F96F,32258,0},{0x2F970,32325,0},{0x2F971,17204,0},{0x2F972,156200,0},
+    {0x2F973,156231,0},{0x2F974,17241,0},{0x2F975,156377,0},{0x2F976,32634,0},{0x2F977,156478,0},{0x2F978,32661,0},
+    {0x2F979,32762,0},{0x2F97A,32773,0},{0x2F97B,156890,0},{0x2F97C,156963,0},{0x2F97D,32864,0},{0x2F97E,157096,0},
+    {0x2F97F,32880,0},{0x2F980,144223,0},{0x2F981,17365,0},{0x2F982,32946,0},{0x2F983,33027,0},{0x2F984,17419,0},
+    {0x2F985,33086,0},{0x2F986,23221,0},{0x2F987,157607,0},{0x2F988,157621,0},{0x2F989,144275,0},{0x2F98A,144284,0},
+    {0x2F98B,33281,0},{0x2F98C,33284,0},{0x2F98D,36766,0},{0x2F98E,17515,0},{0x2F98F,33425,0},{0x2F990,33419,0},
+    {0x2F991,33437,0},{0x2F992,21171,0},{0x2F993,33457,0},{0x2F994,33459,0},{0x2F995,33469,0},{0x2F996,33510,0},
+    {0x2F997,158524,0},{0x2F998,33509,0},{0x2F999,33565,0},{0x2F99A,33635,0},{0x2F99B,33709,0},{0x2F99C,33571,0},
+    {0x2F99D,33725,0},{0x2F99E,33767,0},{0x2F99F,33879,0},{0x2F9A0,33619,0},{0x2F9A1,33738,0},{0x2F9A2,33740,0},
+    {0x2F9A3,33756,0},{0x2F9A4,158774,0},{0x2F9A5,159083,0},{0x2F9A6,158933,0},{0x2F9A7,17707,0},{0x2F9A8,34033,0},
+    {0x2F9A9,34035,0},{0x2F9AA,34070,0},{0x2F9AB,160714,0},{0x2F9AC,34148,0},{0x2F9AD,159532,0},{0x2F9AE,17757,0},
+    {0x2F9AF,17761,0},{0x2F9B0,159665,0},{0x2F9B1,159954,0},{0x2F9B2,17771,0},{0x2F9B3,34384,0},{0x2F9B4,34396,0},
+    {0x2F9B5,34407,0},{0x2F9B6,34409,0},{0x2F9B7,34473,0},{0x2F9B8,34440,0},{0x2F9B9,34574,0},{0x2F9BA,34530,0},
+    {0x2F9BB,34681,0},{0x2F9BC,34600,0},{0x2F9BD,34667,0},{0x2F9BE,34694,0},{0x2F9BF,17879,0},{0x2F9C0,34785,0},
+    {0x2F9C1,34817,0},{0x2F9C2,17913,0},{0x2F9C3,34912,0},{0x2F9C4,34915,0},{0x2F9C5,161383,0},{0x2F9C6,35031,0},
+    {0x2F9C7,35038,0},{0x2F9C8,17973,0},{0x2F9C9,35066,0},{0x2F9CA,13499,0},{0x2F9CB,161966,0},{0x2F9CC,162150,0},
+    {0x2F9CD,18110,0},{0x2F9CE,18119,0},{0x2F9CF,35488,0},{0x2F9D0,35565,0},{0x2F9D1,35722,0},{0x2F9D2,35925,0},
+    {0x2F9D3,162984,0},{0x2F9D4,36011,0},{0x2F9D5,36033,0},{0x2F9D6,36123,0},{0x2F9D7,36215,0},{0x2F9D8,163631,0},
+    {0x2F9D9,133124,0},{0x2F9DA,36299,0},{0x2F9DB,36284,0},{0x2F9DC,36336,0},{0x2F9DD,133342,0},{0x2F9DE,36564,0},
+    {0x2F9DF,36664,0},{0x2F9E0,165330,0},{0x2F9E1,165357,0},{0x2F9E2,37012,0},{0x2F9E3,37105,0},{0x2F9E4,37137,0},
+    {0x2F9E5,165678,0},{0x2F9E6,37147,0},{0x2F9E7,37432,0},{0x2F9E8,37591,0},{0x2F9E9,37592,0},{0x2F9EA,37500,0},
+    {0x2F9EB,37881,0},{0x2F9EC,37909,0},{0x2F9ED,166906,0},{0x2F9EE,38283,0},{0x2F9EF,18837,0},{0x2F9F0,38327,0},
+    {0x2F9F1,167287,0},{0x2F9F2,18918,0},{0x2F9F3,38595,0},{0x2F9F4,23986,0},{0x2F9F5,38691,0},{0x2F9F6,168261,0},
+    {0x2F9F7,168474,0},{0x2F9F8,19054,0},{0x2F9F9,19062,0},{0x2F9FA,38880,0},{0x2F9FB,168970,0},{0x2F9FC,19122,0},
+    {0x2F9FD,169110,0},{0x2F9FE,38923,0},{0x2F9FF,38923,0},{0x2FA00,38953,0},{0x2FA01,169398,0},{0x2FA02,39138,0},
+    {0x2FA03,19251,0},{0x2FA04,39209,0},{0x2FA05,39335,0},{0x2FA06,39362,0},{0x2FA07,39422,0},{0x2FA08,19406,0},
+    {0x2FA09,170800,0},{0x2FA0A,39698,0},{0x2FA0B,40000,0},{0x2FA0C,40189,0},{0x2FA0D,19662,0},{0x2FA0E,19693,0},
+    {0x2FA0F,40295,0},{0x2FA10,172238,0},{0x2FA11,19704,0},{0x2FA12,172293,0},{0x2FA13,172558,0},{0x2FA14,172689,0},
+    {0x2FA15,40635,0},{0x2FA16,19798,0},{0x2FA17,40697,0},{0x2FA18,40702,0},{0x2FA19,40709,0},{0x2FA1A,40719,0},
+    {0x2FA1B,40726,0},{0x2FA1C,40763,0},{0x2FA1D,173568,0},
+};
+/* END GENERATED UNICODE TABLES */
+
+static size_t grpo__unicode_table(int which, const uint32_t **table) {
+    switch (which) {
+    case GRPO__UNICODE_LETTERS: *table = grpo__unicode_letters[0]; return sizeof grpo__unicode_letters / sizeof grpo__unicode_letters[0];
+    case GRPO__UNICODE_NUMBERS: *table = grpo__unicode_numbers[0]; return sizeof grpo__unicode_numbers / sizeof grpo__unicode_numbers[0];
+    case GRPO__UNICODE_COMBINING: *table = grpo__unicode_combining[0]; return sizeof grpo__unicode_combining / sizeof grpo__unicode_combining[0];
+    default: *table = grpo__unicode_decompositions[0]; return sizeof grpo__unicode_decompositions / sizeof grpo__unicode_decompositions[0];
+    }
 }
 
 #endif /* GRPO_IMPLEMENTATION_DONE */
