@@ -30,7 +30,7 @@ PYTHON  ?= /usr/bin/python3
 THREADS ?= 2
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards
+TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards test_hf
 EXAMPLES = quickstart
 HEADERS  = grpo.h tests/test.h
 
@@ -69,6 +69,24 @@ ifeq ($(HAVE_TORCH),yes)
 else
   TORCH_COMMANDS =
 endif
+# Hugging Face cross-checks (tests/hf_reference.py builds tiny Llama/Qwen2 models and BPE
+# tokenizers with transformers/tokenizers; test_hf checks grpo.h against them and saves the models
+# back; hf_check_saved.py reloads those in transformers). Packages: tests/requirements-hf.txt.
+HAVE_HF := $(shell $(PYTHON) -c "import torch, transformers, tokenizers, safetensors, jinja2" >/dev/null 2>&1 && echo yes)
+HAVE_PYTHON := $(shell $(PYTHON) -c "import unicodedata" >/dev/null 2>&1 && echo yes)
+HF_TEST_BINARY = $(if $(filter none,$(BLAS_NAME)),build/portable/test_hf,build/blas/test_hf)
+ifeq ($(HAVE_HF),yes)
+  HF_COMMANDS = "$(PYTHON) tests/hf_reference.py --out build/hf" \
+                "$(HF_TEST_BINARY) build/hf" \
+                "$(PYTHON) tests/hf_check_saved.py build/hf"
+else
+  HF_COMMANDS =
+endif
+ifeq ($(HAVE_PYTHON),yes)
+  UNICODE_COMMANDS = "$(PYTHON) tools/unicode_tables.py --check grpo.h"
+else
+  UNICODE_COMMANDS =
+endif
 ifneq ($(BLAS_NAME),none)
   BLAS_COMMANDS = $(addprefix build/blas/,$(TESTS))
   BLAS_BUILDS   = $(addprefix build/blas/,$(TESTS))
@@ -80,14 +98,14 @@ endif
 # Fuzzing (tests/fuzz/): every saved crasher is replayed under ASan+UBSan with gcc (no libFuzzer
 # needed), then, where clang's libFuzzer runtime is installed, each target fuzzes for FUZZ_SECONDS.
 # Long runs: tests/fuzz/run.sh fuzz_rewards 600.
-FUZZ_TARGETS = fuzz_rewards
+FUZZ_TARGETS = fuzz_rewards fuzz_json fuzz_bpe
 FUZZ_SECONDS ?= 20
 HAVE_LIBFUZZER := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' | \
                     clang -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1 && echo yes)
 build/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay.c grpo.h | build
 	@mkdir -p build/fuzz
 	$(CC) -std=c11 $(SANITIZE) -Wall -Wextra -Wno-unused-function -Wno-unknown-pragmas -I. tests/fuzz/replay.c $< -o $@ $(LDLIBS)
-REPLAY_COMMANDS = $(foreach t,$(FUZZ_TARGETS),"build/fuzz/replay_$(t) tests/fuzz/crashers/$(t:fuzz_%=%)-* tests/fuzz/corpus/$(t:fuzz_%=%)/*")
+REPLAY_COMMANDS = $(foreach t,$(FUZZ_TARGETS),"build/fuzz/replay_$(t) $(wildcard tests/fuzz/crashers/$(t:fuzz_%=%)-*) $(wildcard tests/fuzz/corpus/$(t:fuzz_%=%)/*)")
 ifeq ($(HAVE_LIBFUZZER),yes)
   FUZZ_COMMANDS = $(foreach t,$(FUZZ_TARGETS),"tests/fuzz/run.sh $(t) $(FUZZ_SECONDS)")
 else
@@ -100,11 +118,15 @@ test: $(BLAS_BUILDS) $(addprefix build/portable/,$(TESTS)) $(addprefix build/san
 	@[ "$(BLAS_NAME)" != none ] || echo "skipped: the BLAS build (libopenblas-openmp-dev is not installed; .ci/run installs it)"
 	@[ "$(HAVE_LIBFUZZER)" = yes ] || echo "skipped: fuzzing ($(FUZZ_TARGETS)) for $(FUZZ_SECONDS) s each (clang -fsanitize=fuzzer does not link: apt-get install clang libclang-rt-14-dev); saved crashers are still replayed"
 	@[ "$(HAVE_TORCH)" = yes ] || echo "skipped: regenerating the PyTorch reference ($(PYTHON) cannot import torch; apt-get install python3-torch); the committed reference is still checked"
+	@[ "$(HAVE_HF)" = yes ] || echo "skipped: the Hugging Face cross-checks against transformers and tokenizers ($(PYTHON) cannot import torch, transformers, tokenizers, safetensors and jinja2: $(PYTHON) -m pip install -r tests/requirements-hf.txt); test_hf's own checks still run"
+	@[ "$(HAVE_PYTHON)" = yes ] || echo "skipped: checking grpo.h's Unicode tables against tools/unicode_tables.py (no $(PYTHON))"
 	@OMP_NUM_THREADS=$(THREADS) ASAN_OPTIONS=detect_leaks=1 tests/run.sh \
 		$(BLAS_COMMANDS) \
 		$(addprefix build/portable/,$(TESTS)) \
 		$(addprefix build/sanitize/,$(TESTS)) \
 		$(TORCH_COMMANDS) \
+		$(HF_COMMANDS) \
+		$(UNICODE_COMMANDS) \
 		$(REPLAY_COMMANDS) \
 		$(FUZZ_COMMANDS) \
 		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed"

@@ -4999,7 +4999,7 @@ static grpo_result grpo__safetensors_header(grpo_safetensors *st, const char *te
         uint64_t count = 1;
         const grpo_json_value *dim = grpo_json_first(json, shape);
         for (int d = 0; d < t->rank; d++, dim = grpo_json_next(json, dim)) {
-            uint64_t n;
+            uint64_t n = 0;
             snprintf(field, sizeof field, "tensor '%.100s': shape[%d]", name, d);
             if ((r = grpo__json_uint(dim, source, field, &n))) goto done;
             if (n != 0 && count > UINT64_MAX / n) { r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: tensor '%.100s': its element count overflows", source, name); goto done; }
@@ -5065,7 +5065,7 @@ GRPODEF grpo_result grpo_safetensors_parse(grpo_safetensors *st, const void *byt
     memset(st, 0, sizeof *st);
     st->source = source ? source : "safetensors";
     if (!bytes && size) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: bytes is NULL", st->source);
-    size_t header_len;
+    size_t header_len = 0;
     grpo_result r = grpo__safetensors_length((const unsigned char *)bytes, size, st->source, &header_len);
     if (!r) r = grpo__safetensors_header(st, (const char *)bytes + 8, header_len, size);
     if (r) { grpo_safetensors_close(st); return r; }
