@@ -31,7 +31,7 @@ THREADS ?= 2
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards test_hf
-EXAMPLES = quickstart
+EXAMPLES = quickstart hf_r1_zero
 HEADERS  = grpo.h tests/test.h
 
 .PHONY: all test bench clean
@@ -78,6 +78,7 @@ HF_TEST_BINARY = $(if $(filter none,$(BLAS_NAME)),build/portable/test_hf,build/b
 ifeq ($(HAVE_HF),yes)
   HF_COMMANDS = "$(PYTHON) tests/hf_reference.py --out build/hf" \
                 "$(HF_TEST_BINARY) build/hf" \
+                "build/hf_r1_zero --model build/hf/models/qwen2-r1 --data tests/data/gsm8k_sample.jsonl --steps 2 --prompts 2 --group 4 --max-tokens 12 --context 512 --lr 1e-3 --out build/hf/r1_out > build/hf/r1_metrics.jsonl && echo hf_r1_zero: 1 passed, 0 failed" \
                 "$(PYTHON) tests/hf_check_saved.py build/hf"
 else
   HF_COMMANDS =

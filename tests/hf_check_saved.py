@@ -43,6 +43,22 @@ def main():
             print(f"  {name}: transformers could not load it: {exception}")
         passed += ok
         failed += not ok
+    # the model examples/hf_r1_zero trained and saved, with the tokenizer files it copied beside it
+    trained = os.path.join(os.path.dirname(root), "r1_out")
+    if os.path.isdir(trained):
+        try:
+            from transformers import AutoTokenizer
+            model = AutoModelForCausalLM.from_pretrained(trained, torch_dtype=torch.float32)
+            tokenizer = AutoTokenizer.from_pretrained(trained)
+            ids = tokenizer("<think> 2 + 2 </think> <answer>4</answer>", return_tensors="pt").input_ids
+            with torch.no_grad():
+                ok = bool(torch.isfinite(model(ids).logits).all()) and tokenizer.eos_token == "<|endoftext|>"
+            print(f"  r1_out                 the model hf_r1_zero trained loads in transformers with its tokenizer: {ok}")
+        except Exception as exception:
+            ok = False
+            print(f"  r1_out: transformers could not load it: {exception}")
+        passed += ok
+        failed += not ok
     if not names:
         print(f"  no saved models under {root}")
         failed += 1

@@ -3,6 +3,7 @@
 
   models/<name>/        tiny random Llama and Qwen2 models saved by transformers (F32, F16, BF16,
                         sharded), with reference.bin: the input tokens and transformers' logits
+  models/qwen2-r1/      a tiny Qwen2 with the Qwen2-style tokenizer, for the examples/hf_r1_zero smoke run
   tokenizers/<name>/    small byte-level BPE tokenizers trained by `tokenizers` (Qwen2-style:
                         NFC + Split(Qwen2 pattern) + ByteLevel; GPT-2-style: ByteLevel with the GPT-2
                         pattern, with and without add_prefix_space; merges as [a, b] and as "a b"),
@@ -105,6 +106,22 @@ def build_models(out):
         files = sorted(os.listdir(directory))
         if shard and "model.safetensors.index.json" not in files:
             sys.exit(f"hf_reference: {name} was meant to be sharded, files: {files}")
+
+
+def build_r1_model(out):
+    """A tiny Qwen2 with the Qwen2-style tokenizer beside it, for the examples/hf_r1_zero smoke run."""
+    directory = os.path.join(out, "models", "qwen2-r1")
+    os.makedirs(directory, exist_ok=True)
+    tokenizer = tokenizers.Tokenizer.from_file(os.path.join(out, "tokenizers", "qwen2-list", "tokenizer.json"))
+    model = Qwen2ForCausalLM(Qwen2Config(
+        vocab_size=tokenizer.get_vocab_size() + 7, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, tie_word_embeddings=True,
+        eos_token_id=tokenizer.token_to_id("<|endoftext|>")))
+    model.save_pretrained(directory, safe_serialization=True)
+    tokenizer.save(os.path.join(directory, "tokenizer.json"))
+    with open(os.path.join(directory, "tokenizer_config.json"), "w") as f:
+        json.dump({"bos_token": None, "eos_token": "<|endoftext|>", "pad_token": "<|endoftext|>",
+                   "tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 512}, f)
 
 
 def corpus_texts(rng):
@@ -305,6 +322,7 @@ def main():
     build_models(args.out)
     texts = corpus_texts(rng)
     build_tokenizers(args.out, rng, texts)
+    build_r1_model(args.out)
     build_pretokenize(args.out, texts)
     build_nfc(args.out, rng)
     classes = {"letters": onig_class(r"\p{L}"), "numbers": onig_class(r"\p{N}"), "spaces": onig_class(r"\s")}
