@@ -64,7 +64,8 @@
 
    VERSION HISTORY
      0.1  the model, forward/backward, AdamW, SFT loss, byte tokenizer, checkpoints,
-          generation, rewards, the GRPO loss and step.
+          generation, rewards, the GRPO loss and step; JSON; Hugging Face models (config.json,
+          safetensors) and byte-level BPE tokenizers (tokenizer.json).
 
    LICENCE at the end of the file.
 */
