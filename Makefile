@@ -54,7 +54,7 @@ build:
 	@mkdir -p build
 
 # Benchmarks against PyTorch (run outside CI; see bench/).
-BENCHES = bench_generate
+BENCHES = bench_generate bench_hf   # bench_hf needs a model: build/bench_hf --model DIR (see README)
 build/bench_%: bench/bench_%.c grpo.h | build
 	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) -DGRPO_BENCH_CFLAGS='"$(CC) $(CFLAGS) -fopenmp"' $< -o $@ $(BLAS_LDLIBS) $(LDLIBS)
 bench: $(addprefix build/,$(BENCHES))
