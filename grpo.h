@@ -5495,6 +5495,7 @@ static grpo_result grpo__hf_load(grpo_model *model, const char *directory, grpo_
 GRPODEF grpo_result grpo_hf_model_load(grpo_model *model, const char *directory, const grpo_hf_options *options, grpo_hf_info *info) {
     if (!model || !directory) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_hf_model_load: model and directory are required");
     memset(model, 0, sizeof *model);
+    if (!directory[0]) directory = "."; /* shard paths are joined as directory/name */
     grpo__hf_files *f = (grpo__hf_files *)GRPO_MALLOC(sizeof *f);
     if (!f) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
     memset(f, 0, sizeof *f);
