@@ -107,6 +107,16 @@ GRPODEF const char *grpo_result_string(grpo_result result);
 /* The detailed message of the last failure on this thread ("" if none). */
 GRPODEF const char *grpo_last_error(void);
 
+/* A cap on memory, for configs that come from outside (a checkpoint header, a config file, a
+   command line): no object may hold more than `bytes` -- a model with its gradients and
+   activations, an optimizer, a generator, a trainer with its own generator, optimizer, reference
+   model and buffers (the policy is the caller's and counted as a model). The call that would pass
+   the cap fails with GRPO_ERROR_OUT_OF_MEMORY before it allocates anything, and its message says
+   how much it needed. 0 (the default) means no cap. Process-wide: set it before starting threads
+   that use grpo.h. */
+GRPODEF void grpo_set_memory_limit(size_t bytes);
+GRPODEF size_t grpo_memory_limit(void);
+
 /* ---------------------------------------------------------------------------------------
    2. Random numbers: splitmix64. One uint64 is the whole state, so it is trivially saved in
    a checkpoint and a seed reproduces a run. */
@@ -681,6 +691,29 @@ typedef struct {
 
 #define GRPO_MAX_REWARDS 16
 
+/* The order in which a run visits its dataset: each epoch a fresh pseudo-random permutation of
+   the `size` examples, fixed by (seed, epoch), and a position -- the examples consumed so far,
+   over all epochs. These three numbers are the whole state: a checkpoint that keeps them
+   resumes the same order exactly (grpo_trainer_save keeps trainer->data; grpo_checkpoint_save
+   keeps state->data). A step of the trainer, in three lines:
+
+       grpo_data_order_batch(&trainer.data, dataset, batch, n);   (n = prompts_per_step, or more
+       grpo_trainer_step(&trainer, batch, n, &metrics);            with dynamic sampling)
+       grpo_data_order_advance(&trainer.data, metrics.examples_used);                           */
+typedef struct {
+    uint64_t seed;
+    uint64_t size;       /* examples in the dataset; 0: not in use */
+    uint64_t position;   /* examples consumed so far, over all epochs */
+} grpo_data_order;
+
+GRPODEF grpo_data_order grpo_data_order_create(uint64_t seed, uint64_t size);
+/* The dataset index of the example `ahead` places after the current position (0: the next one). */
+GRPODEF uint64_t grpo_data_order_index(const grpo_data_order *order, uint64_t ahead);
+/* batch[i] = dataset[grpo_data_order_index(order, i)] for i < n; the position does not move. */
+GRPODEF grpo_result grpo_data_order_batch(const grpo_data_order *order, const grpo_example *dataset,
+                                          grpo_example *batch, int n);
+GRPODEF void grpo_data_order_advance(grpo_data_order *order, uint64_t consumed);
+
 /* The metrics of one step, named as TRL logs them (SPEC.md section 6). */
 typedef struct {
     uint64_t step;
@@ -712,13 +745,20 @@ typedef struct {
     char *text;                    /* one decoded completion */
     size_t text_capacity;
     void *memory;
+    /* For refusing a step and resuming a run (issue 9): */
+    float *rollback;               /* (3P) weights, AdamW m and v before a step; only when mu > 1, where a
+                                      refused later pass must undo the earlier passes' updates */
+    grpo_data_order data;          /* the caller's order over its dataset; grpo_trainer_save keeps it */
 } grpo_trainer;
 
 GRPODEF grpo_result grpo_trainer_create(grpo_trainer *trainer, grpo_model *policy, const grpo_trainer_config *config);
 GRPODEF void grpo_trainer_destroy(grpo_trainer *trainer);
 /* One GRPO step on examples[0..]: uses prompts_per_step of them (more with dynamic sampling,
-   up to n_examples) and reports how many in metrics->examples_used. A NaN or Inf in the loss
-   or gradients refuses the update (GRPO_ERROR_NON_FINITE) and leaves the weights as they were. */
+   up to n_examples) and reports how many in metrics->examples_used. A NaN or Inf in the loss,
+   the gradients or the updated weights or moments refuses the whole step (GRPO_ERROR_NON_FINITE,
+   with a message naming the step and the first offending tensor element): the weights, the
+   AdamW state and trainer->step stay as they were, with mu > 1 too. Any other failure leaves
+   them as they were as well. */
 GRPODEF grpo_result grpo_trainer_step(grpo_trainer *trainer, const grpo_example *examples, int n_examples,
                                       grpo_metrics *metrics);
 /* One JSON object on one line (no newline); returns the length it needs, like snprintf. */
@@ -728,28 +768,35 @@ GRPODEF int grpo_metrics_json(const grpo_metrics *metrics, char *buffer, size_t 
 GRPODEF int grpo_r1_zero_prompt(const char *question, char *buffer, size_t size);
 
 /* ---------------------------------------------------------------------------------------
-   14. Checkpoints. Little-endian binary, version 1:
+   14. Checkpoints. Little-endian binary, version 2 (version 1 files are still read):
 
      offset  bytes  field
           0      8  magic "GRPOCKPT"
-          8      4  version (uint32) = 1
+          8      4  version (uint32) = 2
          12     44  config: vocab_size, context_length, d_model, n_layers, n_heads, n_kv_heads,
                     d_ff (int32 each), rope_theta, norm_eps (float32), qkv_bias, untied_head (int32)
          56      8  num_parameters (uint64), must equal what the config implies
-         64      8  step (uint64), the caller's training step
-         72      8  rng_state (uint64)
+         64      8  step (uint64): the caller's training step; trainer checkpoints: trainer->step
+         72      8  rng_state (uint64): the caller's; trainer checkpoints: the trainer's config.seed
          80      4  has_optimizer (uint32, 0 or 1)
          84      8  optimizer_step (uint64), AdamW updates done
-         92    4*P  parameters (float32), in the order of model->tensors
+         92      4  has_reference (uint32, 0 or 1): the frozen reference model's weights follow   [v2]
+         96     24  data order: seed, size, position (uint64 each), see grpo_data_order         [v2]
+        120    4*P  parameters (float32), in the order of model->tensors
           .    8*P  AdamW m then v (float32), only if has_optimizer
+          .    4*P  reference model parameters (float32), only if has_reference              [v2]
           .      4  CRC-32 (zlib's polynomial) of every byte before it
 
-   Saving writes "<path>.tmp" and renames it over path, so a crash mid-write leaves the old
-   file intact. Loading checks every field and the CRC and changes nothing unless all is
-   well. */
+   Version 1 is the same without the fields marked [v2]: its parameters start at offset 92.
+   Saving writes "<path>.tmp", flushes it to disk (fsync), renames it over path and syncs the
+   directory, so a crash or a kill at any moment leaves either the old file or the new one.
+   Saving refuses NaN or Inf weights or moments (a good checkpoint is never replaced by a
+   broken one). Loading checks every field, the exact size, the CRC and that every value is
+   finite (and v >= 0), and changes nothing unless all is well. */
 typedef struct {
-    uint64_t step;       /* the caller's training step */
-    uint64_t rng_state;  /* e.g. grpo_rng.state */
+    uint64_t step;        /* the caller's training step */
+    uint64_t rng_state;   /* e.g. grpo_rng.state */
+    grpo_data_order data; /* the caller's data order; zero if not used */
 } grpo_checkpoint_state;
 
 GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *model,
@@ -757,9 +804,23 @@ GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *mod
                                          const grpo_checkpoint_state *state /* may be NULL */);
 /* If model is zeroed (never created) it is created from the file's config; otherwise the file's
    config must equal the model's. If optimizer is not NULL the file must hold optimizer state;
-   the optimizer's buffers are created if needed and its config is kept. state may be NULL. */
+   the optimizer's buffers are created if needed and its config is kept. state may be NULL.
+   A reference model in the file (a trainer checkpoint) is checked and skipped. */
 GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, grpo_adamw *optimizer,
                                          grpo_checkpoint_state *state);
+
+/* Everything a GRPO run needs to continue exactly where it stopped: the policy's weights, the
+   AdamW moments and step, the reference model's weights (when beta > 0), trainer->step, the
+   seed of the sampling streams and trainer->data. A run stopped after step k and resumed with
+   grpo_trainer_load gives bit-identical weights and metrics (timings aside) at every later step
+   to a run that never stopped, with the same build, thread count and trainer config. */
+GRPODEF grpo_result grpo_trainer_save(const grpo_trainer *trainer, const char *path);
+/* Into a trainer created (grpo_trainer_create) with the same config for a policy of the same
+   model config. The file must hold optimizer state, and a reference model when beta > 0 (to
+   start GRPO from weights saved without one, grpo_checkpoint_load them into the policy before
+   creating the trainer). If trainer->data.size is set it must equal the file's. Changes nothing
+   unless the whole file is good. */
+GRPODEF grpo_result grpo_trainer_load(grpo_trainer *trainer, const char *path);
 
 /* ---------------------------------------------------------------------------------------
    14b. Hugging Face models: config.json and safetensors, read and written, so that a pretrained
@@ -854,6 +915,7 @@ GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *
 #define GRPO_IMPLEMENTATION_DONE
 
 #include <errno.h>
+#include <float.h>
 #include <limits.h>
 #include <locale.h>
 #include <math.h>
@@ -941,6 +1003,25 @@ static int grpo__add(size_t a, size_t b, size_t *out) {
     if (b > SIZE_MAX - a) return 0;
     *out = a + b;
     return 1;
+}
+
+static size_t grpo__memory_limit_bytes = 0;
+/* Bytes that a call up the stack has already counted against the cap for the object it is
+   building (the trainer plans its optimizer, reference model and buffers, then creates its
+   generator, which adds its own). Zero outside such a call. */
+static GRPO__THREAD_LOCAL size_t grpo__memory_planned = 0;
+
+GRPODEF void grpo_set_memory_limit(size_t bytes) { grpo__memory_limit_bytes = bytes; }
+GRPODEF size_t grpo_memory_limit(void) { return grpo__memory_limit_bytes; }
+
+/* Refuses an object that would hold `bytes` (plus what the caller planned) when that passes the cap. */
+static grpo_result grpo__check_memory(const char *what, size_t bytes) {
+    size_t limit = grpo__memory_limit_bytes, total;
+    if (limit == 0) return GRPO_SUCCESS;
+    if (!grpo__add(bytes, grpo__memory_planned, &total) || total > limit)
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: needs %.1f MiB, more than the memory limit of %.1f MiB (grpo_set_memory_limit)",
+                          what, (double)bytes / 1048576.0 + (double)grpo__memory_planned / 1048576.0, (double)limit / 1048576.0);
+    return GRPO_SUCCESS;
 }
 
 static void *grpo__alloc_floats(size_t count) {
@@ -2717,6 +2798,10 @@ static grpo_result grpo__model_allocate(grpo_model *model, const grpo_config *co
     size_t rope_count;
     if (!grpo__mul((size_t)model->config.context_length, (size_t)(model->head_size / 2), &rope_count))
         return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.context_length = %d: the rotary tables overflow size_t", model->config.context_length);
+    size_t floats, bytes;
+    if (!grpo__add(model->num_parameters, 2 * rope_count, &floats) || !grpo__mul(floats, sizeof(float), &bytes))
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config: the model's size overflows size_t");
+    if ((r = grpo__check_memory("model", bytes))) return r;
     model->params_memory = (float *)grpo__alloc_floats(model->num_parameters);
     model->rope_cos = (float *)grpo__alloc_floats(rope_count);
     model->rope_sin = (float *)grpo__alloc_floats(rope_count);
@@ -3115,6 +3200,24 @@ static void grpo__logprob_backward(float *dlogits, const float *dlogprobs, const
 /* ---------------------------------------------------------------------------------------
    7. The whole model */
 
+/* The bytes a model holds now: weights, rotary tables, gradients, activations, scratch. Each
+   part was allocated, so the sum fits in size_t. */
+static size_t grpo__model_bytes(const grpo_model *model) {
+    size_t rope = (size_t)model->config.context_length * (size_t)(model->head_size / 2);
+    size_t floats = model->num_parameters * (model->grads_memory ? 2 : 1) + 2 * rope + model->acts_capacity + model->scratch_capacity;
+    return floats * sizeof(float) + model->acts_ints_capacity * sizeof(int);
+}
+
+/* Refuses growing a model's buffer from `held` to `wanted` floats (or ints) when the model as a
+   whole would pass the memory cap. */
+static grpo_result grpo__check_model_growth(const grpo_model *model, const char *what, size_t held, size_t wanted) {
+    size_t bytes;
+    if (wanted <= held) return GRPO_SUCCESS;
+    if (!grpo__mul(wanted - held, sizeof(float), &bytes) || !grpo__add(bytes, grpo__model_bytes(model), &bytes))
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: the model's size overflows size_t", what);
+    return grpo__check_memory(what, bytes);
+}
+
 /* Lays out activation buffers for B x T and grows the block if needed. */
 static grpo_result grpo__ensure_activations(grpo_model *model, int B, int T) {
     const grpo_config *c = &model->config;
@@ -3134,6 +3237,10 @@ static grpo_result grpo__ensure_activations(grpo_model *model, int B, int T) {
     size_t bytes;
     ok = ok && grpo__mul(total, sizeof(float), &bytes);
     if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: activations for B = %d, T = %d overflow size_t", B, T);
+    grpo_result r;
+    size_t grown = (total > model->acts_capacity ? total - model->acts_capacity : 0) +
+                   (ints > model->acts_ints_capacity ? ints - model->acts_ints_capacity : 0); /* int and float are 4 bytes */
+    if ((r = grpo__check_model_growth(model, "forward: activations", 0, grown))) return r;
     if (total > model->acts_capacity) {
         float *memory = (float *)grpo__alloc_floats(total);
         if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: could not allocate %.1f MiB of activations for B = %d, T = %d", (double)bytes / 1048576.0, B, T);
@@ -3181,6 +3288,10 @@ GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, con
                 return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: targets[b=%d, t=%d] = %d is outside the vocabulary [0, %d)", b, t, targets[i], c->vocab_size);
         }
     }
+    if ((size_t)B * (size_t)T > GRPO__MAX_DIMENSION)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: B * T = %zu rows: expected at most %d", (size_t)B * (size_t)T, GRPO__MAX_DIMENSION);
+    /* A forward that fails from here on leaves no activations a backward could use. */
+    model->batch_size = 0;
     grpo_result r = grpo__ensure_activations(model, B, T);
     if (r) return r;
 
@@ -3232,6 +3343,8 @@ GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, con
 }
 
 static grpo_result grpo__ensure_gradients(grpo_model *model) {
+    grpo_result r;
+    if (!model->grads_memory && (r = grpo__check_model_growth(model, "backward: gradients", 0, model->num_parameters))) return r;
     if (!model->grads_memory) {
         model->grads_memory = (float *)grpo__alloc_floats(model->num_parameters);
         if (!model->grads_memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: could not allocate gradients for %zu parameters", model->num_parameters);
@@ -3244,6 +3357,7 @@ static grpo_result grpo__ensure_gradients(grpo_model *model) {
     size_t widths[11] = {C, C, QD, KD, KD, QD, F, F, F, V, (size_t)c->n_kv_heads}, total = 0, width_sum = 0;
     for (int i = 0; i < 11; i++) width_sum += widths[i];
     if (!grpo__mul(N, width_sum, &total)) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: scratch size overflows size_t");
+    if ((r = grpo__check_model_growth(model, "backward: scratch", model->scratch_capacity, total))) return r;
     if (total > model->scratch_capacity) {
         float *memory = (float *)grpo__alloc_floats(total);
         if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: could not allocate %.1f MiB of scratch", (double)total * 4.0 / 1048576.0);
@@ -3449,7 +3563,9 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     size_t tail_bytes = S * GRPO__TAIL;
     size_t float_bytes, int_bytes;
     ok = ok && grpo__mul(floats, sizeof(float), &float_bytes) && grpo__mul(ints, sizeof(int), &int_bytes) && grpo__add(int_bytes, tail_bytes + 16, &int_bytes);
-    if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "generator: buffers for %d prompts x %d completions x %d new tokens overflow size_t", c.max_prompts, c.max_group_size, c.max_new_tokens);
+    if (!ok || float_bytes > SIZE_MAX - int_bytes) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "generator: buffers for %d prompts x %d completions x %d new tokens overflow size_t", c.max_prompts, c.max_group_size, c.max_new_tokens);
+    grpo_result r = grpo__check_memory("generator", float_bytes + int_bytes);
+    if (r) return r;
     generator->float_memory = GRPO_MALLOC(float_bytes);
     generator->int_memory = GRPO_MALLOC(int_bytes);
     if (!generator->float_memory || !generator->int_memory) {
@@ -4218,7 +4334,8 @@ GRPODEF grpo_result grpo_adamw_create(grpo_adamw *optimizer, const grpo_model *m
     grpo_result r = grpo__adamw_validate(&c);
     if (r) return r;
     size_t count;
-    if (!grpo__mul(model->num_parameters, 2, &count)) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "adamw: state size overflows");
+    if (!grpo__mul(model->num_parameters, 2, &count) || count > SIZE_MAX / sizeof(float)) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "adamw: state size overflows");
+    if ((r = grpo__check_memory("adamw: moments", count * sizeof(float)))) return r;
     optimizer->m = (float *)grpo__alloc_floats(count);
     if (!optimizer->m) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "adamw: could not allocate the moments of %zu parameters", model->num_parameters);
     memset(optimizer->m, 0, count * sizeof(float));
@@ -4244,6 +4361,39 @@ GRPODEF float grpo_adamw_learning_rate(const grpo_adamw_config *config, uint64_t
     return (float)(min_lr + (c.learning_rate - min_lr) * 0.5 * (1.0 + cos(3.141592653589793 * progress)));
 }
 
+/* Names element i of a tensor by its indices, e.g. "wq[1][3][7]" (layer 1, row 3, column 7). */
+static void grpo__element_name(const grpo_tensor_info *t, size_t i, char *text, size_t size) {
+    if (t->rank == 3) {
+        size_t rows = (size_t)t->shape[1], columns = (size_t)t->shape[2];
+        snprintf(text, size, "%s[%zu][%zu][%zu]", t->name, i / (rows * columns), i / columns % rows, i % columns);
+    } else if (t->rank == 2) {
+        snprintf(text, size, "%s[%zu][%zu]", t->name, i / (size_t)t->shape[1], i % (size_t)t->shape[1]);
+    } else {
+        snprintf(text, size, "%s[%zu]", t->name, i);
+    }
+}
+
+/* The coefficients of one AdamW update, the same for every element. */
+typedef struct { float clip, lr, beta1, beta2, eps, correction1, correction2; } grpo__adamw_factors;
+
+/* The AdamW update of one element. The check pass and the update pass both call this, so the
+   values checked are the values written. */
+static inline void grpo__adamw_update(const grpo__adamw_factors *f, float decay, float w, float g, float m, float v,
+                                      float *w_new, float *m_new, float *v_new) {
+    float gi = g * f->clip;
+    float mi = f->beta1 * m + (1.0f - f->beta1) * gi;
+    float vi = f->beta2 * v + (1.0f - f->beta2) * gi * gi;
+    float m_hat = mi / f->correction1, v_hat = vi / f->correction2;
+    *w_new = w - f->lr * (m_hat / (sqrtf(v_hat) + f->eps) + decay * w);
+    *m_new = mi;
+    *v_new = vi;
+}
+
+/* 1 when all three are finite; branch-free, so that the check pass vectorises. */
+static inline int grpo__finite3(float a, float b, float c) {
+    return (fabsf(a) <= FLT_MAX) & (fabsf(b) <= FLT_MAX) & (fabsf(c) <= FLT_MAX);
+}
+
 GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, float *grad_norm, float *learning_rate) {
     if (!optimizer || !optimizer->m || !model || !model->params_memory)
         return grpo__fail(GRPO_ERROR_INVALID_STATE, "adamw step: the optimizer and the model must be created");
@@ -4252,6 +4402,7 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
     if (!model->grads_memory)
         return grpo__fail(GRPO_ERROR_INVALID_STATE, "adamw step: the model has no gradients yet (call grpo_model_backward first)");
     const grpo_adamw_config *c = &optimizer->config;
+    char element[96];
     /* The global norm in double, in a fixed order, so it is deterministic and exact enough
        to compare against PyTorch's clip_grad_norm_. */
     double sum = 0.0;
@@ -4262,21 +4413,66 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
         for (int t = 0; t < GRPO_NUM_TENSORS; t++) {
             const float *g = model->grads_memory + model->tensors[t].offset;
             for (size_t i = 0; i < model->tensors[t].count; i++)
-                if (!isfinite(g[i]))
-                    return grpo__fail(GRPO_ERROR_NON_FINITE, "adamw step %llu refused: gradient of %s[%zu] is %g; weights and optimizer state are unchanged",
-                                      (unsigned long long)optimizer->step, model->tensors[t].name, i, (double)g[i]);
+                if (!isfinite(g[i])) {
+                    grpo__element_name(&model->tensors[t], i, element, sizeof element);
+                    return grpo__fail(GRPO_ERROR_NON_FINITE, "adamw step %llu refused: the gradient of %s is %g; weights and optimizer state are unchanged",
+                                      (unsigned long long)optimizer->step, element, (double)g[i]);
+                }
         }
         return grpo__fail(GRPO_ERROR_NON_FINITE, "adamw step %llu refused: the gradient norm overflows; weights and optimizer state are unchanged", (unsigned long long)optimizer->step);
     }
     /* torch.nn.utils.clip_grad_norm_: scale by max / (norm + 1e-6) when that is below 1 */
-    float clip = 1.0f;
-    if (c->max_grad_norm > 0.0f && norm > c->max_grad_norm) clip = (float)(c->max_grad_norm / (norm + 1e-6));
-    float lr = grpo_adamw_learning_rate(c, optimizer->step);
-    if (learning_rate) *learning_rate = lr;
-    uint64_t t = ++optimizer->step;
+    grpo__adamw_factors f;
+    f.clip = 1.0f;
+    if (c->max_grad_norm > 0.0f && norm > c->max_grad_norm) f.clip = (float)(c->max_grad_norm / (norm + 1e-6));
+    f.lr = grpo_adamw_learning_rate(c, optimizer->step);
+    if (learning_rate) *learning_rate = f.lr;
+    uint64_t t = optimizer->step + 1;
     /* bias corrections in double, as PyTorch computes them */
-    float correction1 = (float)(1.0 - pow((double)c->beta1, (double)t)), correction2 = (float)(1.0 - pow((double)c->beta2, (double)t));
-    float beta1 = c->beta1, beta2 = c->beta2, eps = c->epsilon;
+    f.correction1 = (float)(1.0 - pow((double)c->beta1, (double)t));
+    f.correction2 = (float)(1.0 - pow((double)c->beta2, (double)t));
+    f.beta1 = c->beta1, f.beta2 = c->beta2, f.eps = c->epsilon;
+
+    /* Finite gradients can still make non-finite weights or moments (a huge learning rate, a
+       gradient whose square overflows v, a weight that was already NaN). So the update is
+       computed twice: once only to check that every new value is finite, then for real. The
+       check pass reads weights, gradients and moments once more and writes nothing: cheaper
+       than keeping a copy to roll back to, and nothing changes unless all is well. */
+    int bad = 0;
+    for (int k = 0; k < GRPO_NUM_TENSORS && !bad; k++) {
+        const grpo_tensor_info *info = &model->tensors[k];
+        float decay = info->weight_decay ? c->weight_decay : 0.0f;
+        const float *w = model->params_memory + info->offset, *grad = model->grads_memory + info->offset;
+        const float *m = optimizer->m + info->offset, *v = optimizer->v + info->offset;
+        long count = (long)info->count;
+        #pragma omp parallel for schedule(static) reduction(|:bad)
+        for (long i = 0; i < count; i++) {
+            float w_new, m_new, v_new;
+            grpo__adamw_update(&f, decay, w[i], grad[i], m[i], v[i], &w_new, &m_new, &v_new);
+            bad |= !grpo__finite3(w_new, m_new, v_new);
+        }
+    }
+    if (bad) {
+        /* find the first offending element, in tensor order, and say what went wrong */
+        for (int k = 0; k < GRPO_NUM_TENSORS; k++) {
+            const grpo_tensor_info *info = &model->tensors[k];
+            float decay = info->weight_decay ? c->weight_decay : 0.0f;
+            const float *w = model->params_memory + info->offset, *grad = model->grads_memory + info->offset;
+            const float *m = optimizer->m + info->offset, *v = optimizer->v + info->offset;
+            for (size_t i = 0; i < info->count; i++) {
+                float w_new, m_new, v_new;
+                grpo__adamw_update(&f, decay, w[i], grad[i], m[i], v[i], &w_new, &m_new, &v_new);
+                if (grpo__finite3(w_new, m_new, v_new)) continue;
+                grpo__element_name(info, i, element, sizeof element);
+                const char *what = !grpo__finite3(w[i], m[i], v[i]) ? "is already non-finite" : "would become non-finite";
+                return grpo__fail(GRPO_ERROR_NON_FINITE, "adamw step %llu refused: %s %s (weight %g -> %g, gradient %g, m %g -> %g, v %g -> %g, learning rate %g); weights and optimizer state are unchanged",
+                                  (unsigned long long)optimizer->step, element, what, (double)w[i], (double)w_new, (double)grad[i],
+                                  (double)m[i], (double)m_new, (double)v[i], (double)v_new, (double)f.lr);
+            }
+        }
+        return grpo__fail(GRPO_ERROR_NON_FINITE, "adamw step %llu refused: a non-finite update; weights and optimizer state are unchanged", (unsigned long long)optimizer->step);
+    }
+    optimizer->step = t;
     for (int k = 0; k < GRPO_NUM_TENSORS; k++) {
         const grpo_tensor_info *info = &model->tensors[k];
         float decay = info->weight_decay ? c->weight_decay : 0.0f;
@@ -4284,13 +4480,7 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
         float *m = optimizer->m + info->offset, *v = optimizer->v + info->offset;
         long count = (long)info->count;
         #pragma omp parallel for schedule(static)
-        for (long i = 0; i < count; i++) {
-            float gi = grad[i] * clip;
-            m[i] = beta1 * m[i] + (1.0f - beta1) * gi;
-            v[i] = beta2 * v[i] + (1.0f - beta2) * gi * gi;
-            float m_hat = m[i] / correction1, v_hat = v[i] / correction2;
-            w[i] -= lr * (m_hat / (sqrtf(v_hat) + eps) + decay * w[i]);
-        }
+        for (long i = 0; i < count; i++) grpo__adamw_update(&f, decay, w[i], grad[i], m[i], v[i], &w[i], &m[i], &v[i]);
     }
     return GRPO_SUCCESS;
 }
@@ -4314,8 +4504,55 @@ GRPODEF int grpo_r1_zero_prompt(const char *question, char *buffer, size_t size)
                     question ? question : "");
 }
 
+/* A pseudo-random permutation of [0, n) for each key, evaluated one index at a time: a
+   6-round Feistel network on the smallest even number of bits b with 2^b >= n, and
+   cycle-walking (an output >= n is permuted again until it lands in [0, n); fewer than 4 rounds
+   of walking on average, as 2^b < 4n). No permutation is stored, so a data order is three numbers. */
+static uint64_t grpo__permute(uint64_t index, uint64_t n, uint64_t key) {
+    int bits = 2;
+    while (bits < 64 && (1ull << bits) < n) bits += 2;
+    int half = bits / 2;
+    uint64_t mask = half == 32 ? 0xFFFFFFFFull : (1ull << half) - 1, x = index;
+    do {
+        uint64_t left = x >> half, right = x & mask;
+        for (uint64_t round = 0; round < 6; round++) {
+            uint64_t next = left ^ (grpo__mix64(right ^ grpo__mix64(key + round)) & mask);
+            left = right;
+            right = next;
+        }
+        x = (left << half) | right;
+    } while (x >= n);
+    return x;
+}
+
+GRPODEF grpo_data_order grpo_data_order_create(uint64_t seed, uint64_t size) {
+    grpo_data_order order;
+    order.seed = seed;
+    order.size = size;
+    order.position = 0;
+    return order;
+}
+
+GRPODEF uint64_t grpo_data_order_index(const grpo_data_order *order, uint64_t ahead) {
+    if (!order || order->size == 0) return 0;
+    uint64_t at = order->position + ahead, epoch = at / order->size;
+    return grpo__permute(at % order->size, order->size, grpo__mix64(order->seed ^ grpo__mix64(epoch + 0x5851F42D4C957F2Dull)));
+}
+
+GRPODEF grpo_result grpo_data_order_batch(const grpo_data_order *order, const grpo_example *dataset, grpo_example *batch, int n) {
+    if (!order || order->size == 0 || !dataset || !batch || n < 0)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_data_order_batch: an order over a non-empty dataset, the dataset and a batch are required");
+    for (int i = 0; i < n; i++) batch[i] = dataset[grpo_data_order_index(order, (uint64_t)i)];
+    return GRPO_SUCCESS;
+}
+
+GRPODEF void grpo_data_order_advance(grpo_data_order *order, uint64_t consumed) {
+    if (order) order->position += consumed;
+}
+
 GRPODEF void grpo_trainer_destroy(grpo_trainer *trainer) {
     if (!trainer) return;
+    GRPO_FREE(trainer->rollback);
     grpo_model_destroy(&trainer->reference);
     grpo_adamw_destroy(&trainer->optimizer);
     grpo_generator_destroy(&trainer->generator);
@@ -4350,18 +4587,34 @@ GRPODEF grpo_result grpo_trainer_create(grpo_trainer *trainer, grpo_model *polic
     if ((r = grpo_reward_validate(c.rewards, c.n_rewards))) return r;
     if ((r = grpo_loss_config_validate(&c.loss))) return r;
     trainer->policy = policy;
-    grpo_generator_config gc = {c.prompts_per_step, c.group_size, c.max_completion_tokens};
-    if ((r = grpo_generator_create(&trainer->generator, policy, &gc))) return r;
-    if ((r = grpo_adamw_create(&trainer->optimizer, policy, &c.optimizer))) { grpo_trainer_destroy(trainer); return r; }
-    if (c.loss.beta > 0.0f && (r = grpo_model_create_reference(&trainer->reference, policy))) { grpo_trainer_destroy(trainer); return r; }
     int S = c.prompts_per_step * c.group_size, T = m->context_length, B = c.prompts_per_step;
     size_t ST = (size_t)S * T;
     size_t ints = (size_t)B * T + B + 2 * ST + 4 * (size_t)S + B;
     size_t floats = 6 * ST + 2 * (size_t)S + (size_t)S * (c.n_rewards > 0 ? c.n_rewards : 1);
-    trainer->memory = GRPO_MALLOC(ints * sizeof(int) + floats * sizeof(float));
-    trainer->text_capacity = (size_t)c.max_completion_tokens * 16 + 1;
+    /* Everything the trainer will own, counted against the memory cap before anything is
+       allocated: its buffers, the AdamW moments (2P), the reference model (P + rotary tables)
+       when beta > 0; the generator adds its own size when it is created. */
+    size_t rope = (size_t)m->context_length * (size_t)(policy->head_size / 2), own = 0, planned = 0, text_capacity = 0;
+    size_t weights = policy->num_parameters * sizeof(float), moments = 0, reference = 0, rollback = 0; /* weights fit: they exist */
+    int ok = grpo__add(ints, floats, &own) && grpo__mul(own, sizeof(float), &own) &&
+             grpo__mul((size_t)(c.max_completion_tokens > 0 ? c.max_completion_tokens : 1), 16, &text_capacity) &&
+             grpo__add(own, ++text_capacity, &planned) && grpo__mul(weights, 2, &moments) && grpo__add(planned, moments, &planned) &&
+             (c.loss.beta <= 0.0f || (grpo__add(weights, 2 * rope * sizeof(float), &reference) && grpo__add(planned, reference, &planned))) &&
+             (c.mu <= 1 || (grpo__mul(weights, 3, &rollback) && grpo__add(planned, rollback, &planned))); /* the rollback copy */
+    if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "trainer: buffers for %d sequences x %d tokens overflow size_t", S, T);
+    if ((r = grpo__check_memory("trainer (buffers, optimizer, reference model)", planned))) return r;
+    grpo_generator_config gc = {c.prompts_per_step, c.group_size, c.max_completion_tokens};
+    grpo__memory_planned = planned;
+    r = grpo_generator_create(&trainer->generator, policy, &gc);
+    grpo__memory_planned = 0;
+    if (r) return r;
+    if ((r = grpo_adamw_create(&trainer->optimizer, policy, &c.optimizer))) { grpo_trainer_destroy(trainer); return r; }
+    if (c.loss.beta > 0.0f && (r = grpo_model_create_reference(&trainer->reference, policy))) { grpo_trainer_destroy(trainer); return r; }
+    trainer->memory = GRPO_MALLOC(own);
+    trainer->text_capacity = text_capacity;
     trainer->text = (char *)GRPO_MALLOC(trainer->text_capacity);
-    if (!trainer->memory || !trainer->text) {
+    if (c.mu > 1) trainer->rollback = (float *)grpo__alloc_floats(3 * policy->num_parameters);
+    if (!trainer->memory || !trainer->text || (c.mu > 1 && !trainer->rollback)) {
         grpo_trainer_destroy(trainer);
         return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "trainer: could not allocate the step's buffers for %d sequences x %d tokens", S, T);
     }
@@ -4403,6 +4656,36 @@ static grpo_result grpo__decode_completion(grpo_trainer *t, const int *tokens, i
     t->text = bigger;
     t->text_capacity = *len + 1;
     return tok->decode(tok, tokens, n, t->text, t->text_capacity, len);
+}
+
+/* The message of a refused step whose loss is not finite: names the first non-finite input of
+   the loss (a log-prob of the policy or of the reference model, an advantage) and, for a
+   log-prob, the first non-finite weight of that model. */
+static grpo_result grpo__refuse_loss(const grpo_trainer *t, int pass, int micro_batch, int first, int rows, int T, float loss) {
+    char cause[200] = "", element[96] = "";
+    const float *mask = t->mask + (size_t)first * T;
+    const struct { const char *name; const float *values; const grpo_model *model; } inputs[3] = {
+        {"the policy's log-prob", t->logprobs + (size_t)first * T, t->policy},
+        {"the reference model's log-prob", t->config.loss.beta > 0.0f ? t->ref_logprobs + (size_t)first * T : NULL, &t->reference},
+        {"the old policy's log-prob", t->old_logprobs + (size_t)first * T, NULL}};
+    for (int k = 0; k < 3 && !cause[0]; k++) {
+        if (!inputs[k].values) continue;
+        for (size_t i = 0; i < (size_t)rows * T && !cause[0]; i++) {
+            if (mask[i] == 0.0f || isfinite(inputs[k].values[i])) continue;
+            snprintf(cause, sizeof cause, ": %s of sequence %d, token %d is %g", inputs[k].name, first + (int)(i / (size_t)T), (int)(i % (size_t)T), (double)inputs[k].values[i]);
+            const grpo_model *model = inputs[k].model;
+            for (int j = 0; model && model->params_memory && j < GRPO_NUM_TENSORS && !element[0]; j++) {
+                const float *w = model->params_memory + model->tensors[j].offset;
+                for (size_t e = 0; e < model->tensors[j].count; e++)
+                    if (!isfinite(w[e])) { grpo__element_name(&model->tensors[j], e, element, sizeof element); break; }
+            }
+        }
+    }
+    for (int i = 0; i < rows && !cause[0]; i++)
+        if (!isfinite(t->advantages[first + i])) snprintf(cause, sizeof cause, ": the advantage of sequence %d is %g", first + i, (double)t->advantages[first + i]);
+    return grpo__fail(GRPO_ERROR_NON_FINITE, "step %llu refused (pass %d of mu = %d): the loss of micro-batch %d is %g%s%s%s; weights and optimizer state are unchanged",
+                      (unsigned long long)t->step, pass + 1, t->config.mu, micro_batch, (double)loss, cause,
+                      element[0] ? ", and the first non-finite weight of that model is " : "", element);
 }
 
 GRPODEF grpo_result grpo_trainer_step(grpo_trainer *t, const grpo_example *examples, int n_examples, grpo_metrics *metrics) {
@@ -4542,7 +4825,7 @@ GRPODEF grpo_result grpo_trainer_step(grpo_trainer *t, const grpo_example *examp
     float temperature = c->sampling.temperature > 0.0f ? c->sampling.temperature : 1.0f;
 
     /* 3. The reference model's log-probs, once per step */
-    grpo_result r;
+    grpo_result r = GRPO_SUCCESS;
     clock0 = grpo__now();
     if (c->loss.beta > 0.0f)
         for (int first = 0; first < S; first += mb) {
@@ -4553,36 +4836,63 @@ GRPODEF grpo_result grpo_trainer_step(grpo_trainer *t, const grpo_example *examp
     m.seconds_reference = grpo__now() - clock0;
 
     /* 4. mu passes of forward, loss, backward, AdamW over the same rollouts. lp_old is the
-       first pass's log-probs: the policy that sampled, before any update of this step. */
+       first pass's log-probs: the policy that sampled, before any update of this step.
+       A failure in any pass (a non-finite loss, gradient or update) refuses the whole step:
+       with mu > 1 the weights and AdamW state are put back as they were before pass 0. */
     grpo_loss_scale scale = {S, tokens_total, n_micro, L_max};
     grpo_loss_stats stats;
     memset(&stats, 0, sizeof stats);
     double loss_total = 0.0, entropy_sum = 0.0;
-    for (int pass = 0; pass < c->mu; pass++) {
+    uint64_t optimizer_step = t->optimizer.step;
+    size_t P = policy->num_parameters;
+    if (t->rollback) {
+        memcpy(t->rollback, policy->params_memory, P * sizeof(float));
+        memcpy(t->rollback + P, t->optimizer.m, 2 * P * sizeof(float)); /* m and v are one block */
+    }
+    int pass;
+    for (pass = 0; pass < c->mu && !r; pass++) {
         clock0 = grpo__now();
         grpo_model_zero_grad(policy);
         double pass_loss = 0.0;
-        for (int first = 0; first < S; first += mb) {
+        for (int first = 0; first < S && !r; first += mb) {
             int rows = S - first < mb ? S - first : mb;
             size_t at = (size_t)first * T;
             if ((r = grpo_model_forward(policy, t->tokens + at, t->targets + at, t->lengths + first, rows, T, temperature,
-                                        t->logprobs + at, pass == 0 ? t->entropy + at : NULL))) return r;
+                                        t->logprobs + at, pass == 0 ? t->entropy + at : NULL))) break;
             if (pass == 0) memcpy(t->old_logprobs + at, t->logprobs + at, (size_t)rows * T * sizeof(float));
             float part = grpo_loss(&c->loss, &scale, t->logprobs + at, t->old_logprobs + at, c->loss.beta > 0.0f ? t->ref_logprobs + at : NULL,
                                    t->advantages + first, t->mask + at, rows, T, t->dlogprobs + at, &stats);
-            if (!isfinite(part))
-                return grpo__fail(GRPO_ERROR_NON_FINITE, "step %llu refused: the loss of micro-batch %d is %g; weights unchanged", (unsigned long long)t->step, first / mb, (double)part);
+            if (!isfinite(part)) {
+                r = grpo__refuse_loss(t, pass, first / mb, first, rows, T, part);
+                break;
+            }
             pass_loss += part;
-            if ((r = grpo_model_backward(policy, t->dlogprobs + at))) return r;
+            r = grpo_model_backward(policy, t->dlogprobs + at);
         }
+        if (r) break;
         m.seconds_policy += grpo__now() - clock0;
         clock0 = grpo__now();
         float norm, lr;
-        if ((r = grpo_adamw_step(&t->optimizer, policy, &norm, &lr))) return r;
+        if ((r = grpo_adamw_step(&t->optimizer, policy, &norm, &lr))) {
+            if (r == GRPO_ERROR_NON_FINITE) {
+                char detail[sizeof grpo__error_message];
+                memcpy(detail, grpo__error_message, sizeof detail);
+                r = grpo__fail(r, "step %llu refused (pass %d of mu = %d): %s", (unsigned long long)t->step, pass + 1, c->mu, detail);
+            }
+            break;
+        }
         m.seconds_optimizer += grpo__now() - clock0;
         m.grad_norm += norm / c->mu;
         m.learning_rate = lr;
         loss_total += pass_loss / c->mu;
+    }
+    if (r) {
+        if (t->rollback && t->optimizer.step != optimizer_step) {
+            memcpy(policy->params_memory, t->rollback, P * sizeof(float));
+            memcpy(t->optimizer.m, t->rollback + P, 2 * P * sizeof(float));
+            t->optimizer.step = optimizer_step;
+        }
+        return r;
     }
     for (size_t i = 0; i < (size_t)S * T; i++) entropy_sum += t->mask[i] * t->entropy[i];
     double token_passes = stats.tokens > 0.0 ? stats.tokens : 1.0;
@@ -4649,7 +4959,9 @@ GRPODEF int grpo_metrics_json(const grpo_metrics *m, char *buffer, size_t size) 
 /* ---------------------------------------------------------------------------------------
    14. Checkpoints */
 #define GRPO__CHECKPOINT_MAGIC "GRPOCKPT"
-#define GRPO__CHECKPOINT_VERSION 1u
+#define GRPO__CHECKPOINT_VERSION 2u
+#define GRPO__CHECKPOINT_HEADER_V1 92u  /* bytes before the parameters, version 1 */
+#define GRPO__CHECKPOINT_HEADER 120u    /* version 2 */
 
 /* CRC-32 with zlib's polynomial (0xEDB88320 reflected), so Python's zlib.crc32 checks a file. */
 static uint32_t grpo__crc32(uint32_t crc, const void *data, size_t len) {
@@ -4687,12 +4999,64 @@ static void grpo__write(grpo__writer *w, const void *data, size_t bytes) {
     w->crc = grpo__crc32(w->crc, data, bytes);
 }
 
-GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *model, const grpo_adamw *optimizer,
-                                         const grpo_checkpoint_state *state) {
-    if (!path || !model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint save: path and a created model are required");
+/* Finds the first value of a parameter-shaped block (count = the model's parameters) that is
+   not finite, or negative where `nonnegative`; names it as "wq[1][3][7]". */
+static int grpo__find_bad_value(const grpo_tensor_info *tensors, const float *values, int nonnegative,
+                                char *element, size_t size, float *value) {
+    for (int t = 0; t < GRPO_NUM_TENSORS; t++) {
+        const float *x = values + tensors[t].offset;
+        for (size_t i = 0; i < tensors[t].count; i++)
+            if (!isfinite(x[i]) || (nonnegative && x[i] < 0.0f)) {
+                grpo__element_name(&tensors[t], i, element, size);
+                *value = x[i];
+                return 1;
+            }
+    }
+    return 0;
+}
+
+/* After a rename, the directory entry must reach the disk too for the new file to survive a
+   power cut (a killed process needs no more than the rename). Best effort. */
+static void grpo__sync_directory(const char *path) {
+#ifdef GRPO__HAVE_FSYNC
+    const char *slash = strrchr(path, '/');
+    size_t n = slash ? (size_t)(slash - path) + 1 : 0;
+    char *directory = (char *)GRPO_MALLOC(n + 2);
+    if (!directory) return;
+    if (n) memcpy(directory, path, n);
+    else directory[n++] = '.';
+    directory[n] = '\0';
+    FILE *d = fopen(directory, "r");
+    if (d) { (void)fsync(fileno(d)); fclose(d); }
+    GRPO_FREE(directory);
+#else
+    (void)path;
+#endif
+}
+
+/* What one checkpoint holds; the writer's view of a model, an optimizer and a trainer. */
+typedef struct {
+    const grpo_model *model;
+    const float *moments;       /* (2P) AdamW m then v, or NULL */
+    uint64_t optimizer_step;
+    const float *reference;     /* (P) the reference model's weights, or NULL */
+    uint64_t step, rng_state;
+    grpo_data_order data;
+} grpo__checkpoint_contents;
+
+static grpo_result grpo__checkpoint_write(const char *path, const grpo__checkpoint_contents *k) {
+    const grpo_model *model = k->model;
     if (!grpo__little_endian()) return grpo__fail(GRPO_ERROR_IO, "checkpoint save: the format is little-endian and this machine is not");
-    if (optimizer && (!optimizer->m || optimizer->num_parameters != model->num_parameters))
-        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint save: the optimizer does not belong to this model");
+    /* a NaN saved is a run lost at the next resume: refuse, and keep the previous file */
+    const struct { const char *what; const float *values; int nonnegative; } blocks[4] = {
+        {"weight", model->params_memory, 0}, {"AdamW m of", k->moments, 0},
+        {"AdamW v of", k->moments ? k->moments + model->num_parameters : NULL, 1}, {"reference weight", k->reference, 0}};
+    for (int b = 0; b < 4; b++) {
+        char element[96];
+        float value;
+        if (blocks[b].values && grpo__find_bad_value(model->tensors, blocks[b].values, blocks[b].nonnegative, element, sizeof element, &value))
+            return grpo__fail(GRPO_ERROR_NON_FINITE, "checkpoint save: %s %s is %g; refusing to save it ('%s' is unchanged)", blocks[b].what, element, (double)value, path);
+    }
     size_t path_len = strlen(path);
     char *temporary = (char *)GRPO_MALLOC(path_len + 5);
     if (!temporary) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "checkpoint save: out of memory");
@@ -4708,9 +5072,9 @@ GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *mod
     uint32_t version = GRPO__CHECKPOINT_VERSION;
     int32_t ints[7] = {c->vocab_size, c->context_length, c->d_model, c->n_layers, c->n_heads, c->n_kv_heads, c->d_ff};
     int32_t flags[2] = {c->qkv_bias, c->untied_head};
-    uint64_t count = model->num_parameters, step = state ? state->step : 0, rng = state ? state->rng_state : 0;
-    uint32_t has_optimizer = optimizer ? 1u : 0u;
-    uint64_t optimizer_step = optimizer ? optimizer->step : 0;
+    uint64_t count = model->num_parameters;
+    uint32_t has_optimizer = k->moments ? 1u : 0u, has_reference = k->reference ? 1u : 0u;
+    uint64_t data[3] = {k->data.seed, k->data.size, k->data.position};
     grpo__write(&w, GRPO__CHECKPOINT_MAGIC, 8);
     grpo__write(&w, &version, 4);
     grpo__write(&w, ints, sizeof ints);
@@ -4718,12 +5082,15 @@ GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *mod
     grpo__write(&w, &c->norm_eps, 4);
     grpo__write(&w, flags, sizeof flags);
     grpo__write(&w, &count, 8);
-    grpo__write(&w, &step, 8);
-    grpo__write(&w, &rng, 8);
+    grpo__write(&w, &k->step, 8);
+    grpo__write(&w, &k->rng_state, 8);
     grpo__write(&w, &has_optimizer, 4);
-    grpo__write(&w, &optimizer_step, 8);
+    grpo__write(&w, &k->optimizer_step, 8);
+    grpo__write(&w, &has_reference, 4);
+    grpo__write(&w, data, sizeof data);
     grpo__write(&w, model->params_memory, model->num_parameters * sizeof(float));
-    if (optimizer) grpo__write(&w, optimizer->m, 2 * model->num_parameters * sizeof(float));
+    if (k->moments) grpo__write(&w, k->moments, 2 * model->num_parameters * sizeof(float));
+    if (k->reference) grpo__write(&w, k->reference, model->num_parameters * sizeof(float));
     uint32_t crc = w.crc;
     grpo__write(&w, &crc, 4);
     if (fflush(w.file) != 0) w.failed = 1;
@@ -4744,7 +5111,37 @@ GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *mod
         return r;
     }
     GRPO_FREE(temporary);
+    grpo__sync_directory(path);
     return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_checkpoint_save(const char *path, const grpo_model *model, const grpo_adamw *optimizer,
+                                         const grpo_checkpoint_state *state) {
+    if (!path || !model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint save: path and a created model are required");
+    if (optimizer && (!optimizer->m || optimizer->num_parameters != model->num_parameters))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint save: the optimizer does not belong to this model");
+    grpo__checkpoint_contents k;
+    memset(&k, 0, sizeof k);
+    k.model = model;
+    k.moments = optimizer ? optimizer->m : NULL;
+    k.optimizer_step = optimizer ? optimizer->step : 0;
+    if (state) { k.step = state->step; k.rng_state = state->rng_state; k.data = state->data; }
+    return grpo__checkpoint_write(path, &k);
+}
+
+GRPODEF grpo_result grpo_trainer_save(const grpo_trainer *trainer, const char *path) {
+    if (!trainer || !trainer->memory || !trainer->policy || !path)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "trainer save: a created trainer and a path are required");
+    grpo__checkpoint_contents k;
+    memset(&k, 0, sizeof k);
+    k.model = trainer->policy;
+    k.moments = trainer->optimizer.m;
+    k.optimizer_step = trainer->optimizer.step;
+    k.reference = trainer->reference.params_memory; /* NULL when beta = 0 */
+    k.step = trainer->step;
+    k.rng_state = trainer->config.seed;
+    k.data = trainer->data;
+    return grpo__checkpoint_write(path, &k);
 }
 
 typedef struct {
@@ -4766,20 +5163,51 @@ static grpo_result grpo__read(grpo__reader *r, const char *field, void *data, si
     return GRPO_SUCCESS;
 }
 
-static grpo_result grpo__checkpoint_load_open(grpo__reader *r, grpo_model *model, grpo_adamw *optimizer,
-                                              grpo_checkpoint_state *state) {
+/* Reads `count` floats that are not wanted: they are covered by the CRC, so they stream through. */
+static grpo_result grpo__skip(grpo__reader *r, const char *field, uint64_t count) {
+    float buffer[1024];
+    grpo_result e = GRPO_SUCCESS;
+    for (uint64_t left = count; left > 0 && !e;) {
+        size_t n = left < 1024 ? (size_t)left : 1024;
+        e = grpo__read(r, field, buffer, n * 4);
+        left -= n;
+    }
+    return e;
+}
+
+/* A checkpoint read into fresh buffers; the caller's objects change only after all is checked. */
+typedef struct {
+    uint32_t version, has_optimizer, has_reference;
+    uint64_t step, rng_state, optimizer_step;
+    grpo_data_order data;
+    grpo_model model;    /* the file's weights in a new model */
+    float *moments;      /* (2P) AdamW m then v, if wanted */
+    float *reference;    /* (P) if wanted */
+} grpo__loaded;
+
+static void grpo__loaded_free(grpo__loaded *k) {
+    grpo_model_destroy(&k->model);
+    GRPO_FREE(k->moments);
+    GRPO_FREE(k->reference);
+    k->moments = k->reference = NULL;
+}
+
+/* Reads and checks a whole checkpoint. existing: a model whose config the file must match (or
+   NULL). want_moments / want_reference: 1 to load that block (the file must have it), 0 to
+   check and skip it. On failure nothing stays allocated. */
+static grpo_result grpo__checkpoint_read(grpo__reader *r, const grpo_model *existing, int want_moments, int want_reference, grpo__loaded *k) {
     char magic[8];
-    uint32_t version, has_optimizer;
     int32_t ints[7], flags[2];
     float theta, eps;
-    uint64_t count, step, rng, optimizer_step;
+    uint64_t count, data[3] = {0, 0, 0};
     grpo_result e;
+    memset(k, 0, sizeof *k);
     if ((e = grpo__read(r, "magic", magic, 8))) return e;
     if (memcmp(magic, GRPO__CHECKPOINT_MAGIC, 8) != 0)
         return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'magic' is not \"GRPOCKPT\": not a grpo.h checkpoint", r->path);
-    if ((e = grpo__read(r, "version", &version, 4))) return e;
-    if (version != GRPO__CHECKPOINT_VERSION)
-        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'version' is %u, this grpo.h reads version %u", r->path, version, GRPO__CHECKPOINT_VERSION);
+    if ((e = grpo__read(r, "version", &k->version, 4))) return e;
+    if (k->version != 1 && k->version != 2)
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'version' is %u, this grpo.h reads versions 1 and 2", r->path, k->version);
     static const char *int_names[7] = {"vocab_size", "context_length", "d_model", "n_layers", "n_heads", "n_kv_heads", "d_ff"};
     for (int i = 0; i < 7; i++)
         if ((e = grpo__read(r, int_names[i], &ints[i], 4))) return e;
@@ -4807,92 +5235,153 @@ static grpo_result grpo__checkpoint_load_open(grpo__reader *r, grpo_model *model
     grpo__layout_tensors(tensors, &config, &expected);
     if (count != expected)
         return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'num_parameters' is %llu, but its config implies %zu", r->path, (unsigned long long)count, expected);
-    if ((e = grpo__read(r, "step", &step, 8))) return e;
-    if ((e = grpo__read(r, "rng_state", &rng, 8))) return e;
-    if ((e = grpo__read(r, "has_optimizer", &has_optimizer, 4))) return e;
-    if (has_optimizer > 1) return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'has_optimizer' is %u, expected 0 or 1", r->path, has_optimizer);
-    if ((e = grpo__read(r, "optimizer_step", &optimizer_step, 8))) return e;
-    if (optimizer && !has_optimizer) return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': it holds no optimizer state, and the caller asked for it", r->path);
-    int existing = model->params_memory != NULL;
-    if (existing && memcmp(&config, &model->config, sizeof config) != 0)
+    if ((e = grpo__read(r, "step", &k->step, 8))) return e;
+    if ((e = grpo__read(r, "rng_state", &k->rng_state, 8))) return e;
+    if ((e = grpo__read(r, "has_optimizer", &k->has_optimizer, 4))) return e;
+    if (k->has_optimizer > 1) return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'has_optimizer' is %u, expected 0 or 1", r->path, k->has_optimizer);
+    if ((e = grpo__read(r, "optimizer_step", &k->optimizer_step, 8))) return e;
+    if (k->version >= 2) {
+        if ((e = grpo__read(r, "has_reference", &k->has_reference, 4))) return e;
+        if (k->has_reference > 1) return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'has_reference' is %u, expected 0 or 1", r->path, k->has_reference);
+        static const char *data_names[3] = {"data_seed", "data_size", "data_position"};
+        for (int i = 0; i < 3; i++)
+            if ((e = grpo__read(r, data_names[i], &data[i], 8))) return e;
+        if (data[1] == 0 && data[2] != 0)
+            return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': field 'data_position' is %llu for a data order over no examples", r->path, (unsigned long long)data[2]);
+    }
+    k->data.seed = data[0]; k->data.size = data[1]; k->data.position = data[2];
+    if (want_moments && !k->has_optimizer) return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': it holds no optimizer state, and the caller asked for it", r->path);
+    if (want_reference && !k->has_reference)
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': it holds no reference model, and the trainer has beta > 0 (to start GRPO from these weights, "
+                          "load them with grpo_checkpoint_load before grpo_trainer_create)", r->path);
+    if (existing && existing->params_memory && memcmp(&config, &existing->config, sizeof config) != 0)
         return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': its config (d_model %d, n_layers %d, n_heads %d, n_kv_heads %d, d_ff %d, vocab %d, context %d) does not match the model's (d_model %d, n_layers %d, n_heads %d, n_kv_heads %d, d_ff %d, vocab %d, context %d)",
                           r->path, config.d_model, config.n_layers, config.n_heads, config.n_kv_heads, config.d_ff, config.vocab_size, config.context_length,
-                          model->config.d_model, model->config.n_layers, model->config.n_heads, model->config.n_kv_heads, model->config.d_ff, model->config.vocab_size, model->config.context_length);
-    /* the exact size is known now: refuse a short or long file before allocating anything */
-    uint64_t payload = (uint64_t)count * 4u * (has_optimizer ? 3u : 1u);
+                          existing->config.d_model, existing->config.n_layers, existing->config.n_heads, existing->config.n_kv_heads, existing->config.d_ff, existing->config.vocab_size, existing->config.context_length);
+    /* the exact size is known now: refuse a short or long file before allocating anything
+       (count < 2^62: the parameter block's bytes fit in size_t) */
+    uint64_t blocks = 1u + (k->has_optimizer ? 2u : 0u) + k->has_reference, payload = count * 4u * blocks;
     if (r->size != r->offset + payload + 4u)
         return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': the file has %llu bytes, its header implies %llu (%s)",
                           r->path, (unsigned long long)r->size, (unsigned long long)(r->offset + payload + 4u),
                           r->size < r->offset + payload + 4u ? "truncated" : "trailing bytes");
+    /* the memory cap covers everything this load allocates at once */
+    size_t rope = (size_t)config.context_length * (size_t)(config.d_model / config.n_heads / 2), floats = (size_t)count + 2 * rope, bytes;
+    if (want_moments) floats += 2 * (size_t)count;
+    if (want_reference) floats += (size_t)count;
+    if (!grpo__mul(floats, sizeof(float), &bytes)) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "checkpoint '%s': its size overflows size_t", r->path);
+    if ((e = grpo__check_memory("checkpoint load", bytes))) return e;
 
-    /* Read into fresh buffers; the caller's model and optimizer change only if all is well. */
-    grpo_model loaded;
-    memset(&loaded, 0, sizeof loaded);
-    if ((e = grpo__model_allocate(&loaded, &config))) return e;
-    float *moments = NULL;
-    if (optimizer) {
-        moments = (float *)grpo__alloc_floats((size_t)count * 2);
-        if (!moments) { grpo_model_destroy(&loaded); return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "checkpoint '%s': cannot allocate optimizer state", r->path); }
+    if ((e = grpo__model_allocate(&k->model, &config))) return e;
+    if (want_moments) k->moments = (float *)grpo__alloc_floats((size_t)count * 2);
+    if (want_reference) k->reference = (float *)grpo__alloc_floats((size_t)count);
+    if ((want_moments && !k->moments) || (want_reference && !k->reference)) {
+        grpo__loaded_free(k);
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "checkpoint '%s': cannot allocate the optimizer state or the reference model (%llu parameters)", r->path, (unsigned long long)count);
     }
-    e = grpo__read(r, "parameters", loaded.params_memory, (size_t)count * 4);
-    if (!e && has_optimizer) {
-        if (moments) e = grpo__read(r, "optimizer moments", moments, (size_t)count * 8);
-        else {
-            /* not wanted, but it is covered by the CRC: stream it through */
-            float buffer[1024];
-            for (uint64_t left = count * 2; left > 0 && !e;) {
-                size_t n = left < 1024 ? (size_t)left : 1024;
-                e = grpo__read(r, "optimizer moments", buffer, n * 4);
-                left -= n;
-            }
-        }
-    }
+    e = grpo__read(r, "parameters", k->model.params_memory, (size_t)count * 4);
+    if (!e && k->has_optimizer) e = k->moments ? grpo__read(r, "optimizer moments", k->moments, (size_t)count * 8) : grpo__skip(r, "optimizer moments", count * 2);
+    if (!e && k->has_reference) e = k->reference ? grpo__read(r, "reference parameters", k->reference, (size_t)count * 4) : grpo__skip(r, "reference parameters", count);
     uint32_t computed = r->crc, stored = 0;
     if (!e) e = grpo__read(r, "crc32", &stored, 4);
     if (!e && stored != computed)
         e = grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': CRC-32 mismatch (stored %08x, computed %08x): the file is corrupt", r->path, stored, computed);
-    if (e) { grpo_model_destroy(&loaded); GRPO_FREE(moments); return e; }
+    /* a file with a good CRC can still hold NaN or Inf (written by other software, or by an old
+       grpo.h): it would poison every later step, so it is refused here and named */
+    const struct { const char *what; const float *values; int nonnegative; } checks[4] = {
+        {"parameter", k->model.params_memory, 0}, {"AdamW m of", k->moments, 0},
+        {"AdamW v of", k->moments ? k->moments + count : NULL, 1}, {"reference parameter", k->reference, 0}};
+    for (int b = 0; b < 4 && !e; b++) {
+        char element[96];
+        float value;
+        if (checks[b].values && grpo__find_bad_value(k->model.tensors, checks[b].values, checks[b].nonnegative, element, sizeof element, &value))
+            e = grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': %s %s is %g%s", r->path, checks[b].what, element, (double)value,
+                           checks[b].nonnegative && isfinite(value) ? ", expected >= 0" : "");
+    }
+    if (e) grpo__loaded_free(k);
+    return e;
+}
 
-    if (existing) {
-        memcpy(model->params_memory, loaded.params_memory, (size_t)count * 4);
-        grpo_model_destroy(&loaded);
-    } else {
-        *model = loaded;
+/* Opens a checkpoint for grpo__checkpoint_read. */
+static grpo_result grpo__reader_open(grpo__reader *r, const char *path, const char *who) {
+    memset(r, 0, sizeof *r);
+    r->path = path;
+    if (!grpo__little_endian()) return grpo__fail(GRPO_ERROR_IO, "%s: the format is little-endian and this machine is not", who);
+    r->file = fopen(path, "rb");
+    if (!r->file) return grpo__fail(GRPO_ERROR_IO, "%s: cannot open '%s'", who, path);
+    long size = -1;
+    if (fseek(r->file, 0, SEEK_END) == 0) size = ftell(r->file);
+    if (size < 0 || fseek(r->file, 0, SEEK_SET) != 0) {
+        fclose(r->file);
+        r->file = NULL;
+        return grpo__fail(GRPO_ERROR_IO, "%s: cannot size '%s' (not a regular file?)", who, path);
     }
-    if (optimizer) {
-        if (optimizer->m && optimizer->num_parameters == count) {
-            memcpy(optimizer->m, moments, (size_t)count * 8);
-            GRPO_FREE(moments);
-        } else {
-            grpo_adamw_config kept = optimizer->m ? optimizer->config : grpo_adamw_config_resolve(&optimizer->config);
-            GRPO_FREE(optimizer->m);
-            optimizer->m = moments;
-            optimizer->v = moments + count;
-            optimizer->num_parameters = (size_t)count;
-            optimizer->config = kept;
-        }
-        optimizer->step = optimizer_step;
-    }
-    if (state) { state->step = step; state->rng_state = rng; }
+    r->size = (uint64_t)size;
     return GRPO_SUCCESS;
 }
 
 GRPODEF grpo_result grpo_checkpoint_load(const char *path, grpo_model *model, grpo_adamw *optimizer,
                                          grpo_checkpoint_state *state) {
     if (!path || !model) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint load: path and model are required");
-    if (!grpo__little_endian()) return grpo__fail(GRPO_ERROR_IO, "checkpoint load: the format is little-endian and this machine is not");
     grpo__reader r;
-    memset(&r, 0, sizeof r);
-    r.path = path;
-    r.file = fopen(path, "rb");
-    if (!r.file) return grpo__fail(GRPO_ERROR_IO, "checkpoint load: cannot open '%s'", path);
-    if (fseek(r.file, 0, SEEK_END) != 0) { fclose(r.file); return grpo__fail(GRPO_ERROR_IO, "checkpoint load: cannot seek in '%s'", path); }
-    long size = ftell(r.file);
-    if (size < 0 || fseek(r.file, 0, SEEK_SET) != 0) { fclose(r.file); return grpo__fail(GRPO_ERROR_IO, "checkpoint load: cannot size '%s'", path); }
-    r.size = (uint64_t)size;
-    grpo_result e = grpo__checkpoint_load_open(&r, model, optimizer, state);
+    grpo__loaded k;
+    grpo_result e = grpo__reader_open(&r, path, "checkpoint load");
+    if (e) return e;
+    e = grpo__checkpoint_read(&r, model, optimizer != NULL, 0, &k);
     fclose(r.file);
-    return e;
+    if (e) return e;
+    size_t count = k.model.num_parameters;
+    if (model->params_memory) {
+        memcpy(model->params_memory, k.model.params_memory, count * sizeof(float));
+        grpo_model_destroy(&k.model);
+    } else {
+        *model = k.model;
+    }
+    if (optimizer) {
+        if (optimizer->m && optimizer->num_parameters == count) {
+            memcpy(optimizer->m, k.moments, count * 2 * sizeof(float));
+            GRPO_FREE(k.moments);
+        } else {
+            grpo_adamw_config kept = optimizer->m ? optimizer->config : grpo_adamw_config_resolve(&optimizer->config);
+            GRPO_FREE(optimizer->m);
+            optimizer->m = k.moments;
+            optimizer->v = k.moments + count;
+            optimizer->num_parameters = count;
+            optimizer->config = kept;
+        }
+        optimizer->step = k.optimizer_step;
+    }
+    if (state) { state->step = k.step; state->rng_state = k.rng_state; state->data = k.data; }
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_trainer_load(grpo_trainer *trainer, const char *path) {
+    if (!trainer || !trainer->memory || !trainer->policy || !trainer->policy->params_memory || !path)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "trainer load: a created trainer and a path are required");
+    int want_reference = trainer->reference.params_memory != NULL;
+    grpo__reader r;
+    grpo__loaded k;
+    grpo_result e = grpo__reader_open(&r, path, "trainer load");
+    if (e) return e;
+    e = grpo__checkpoint_read(&r, trainer->policy, 1, want_reference, &k);
+    fclose(r.file);
+    if (e) return e;
+    if (trainer->data.size != 0 && k.data.size != 0 && trainer->data.size != k.data.size) {
+        e = grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "trainer load: checkpoint '%s' orders a dataset of %llu examples, trainer->data one of %llu",
+                       path, (unsigned long long)k.data.size, (unsigned long long)trainer->data.size);
+        grpo__loaded_free(&k);
+        return e;
+    }
+    size_t count = k.model.num_parameters;
+    memcpy(trainer->policy->params_memory, k.model.params_memory, count * sizeof(float));
+    memcpy(trainer->optimizer.m, k.moments, 2 * count * sizeof(float));
+    trainer->optimizer.step = k.optimizer_step;
+    if (want_reference) memcpy(trainer->reference.params_memory, k.reference, count * sizeof(float));
+    trainer->step = k.step;
+    trainer->config.seed = k.rng_state;
+    if (k.data.size != 0) trainer->data = k.data;
+    grpo__loaded_free(&k);
+    return GRPO_SUCCESS;
 }
 
 /* ---------------------------------------------------------------------------------------
