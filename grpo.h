@@ -4434,22 +4434,37 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
     f.beta1 = c->beta1, f.beta2 = c->beta2, f.eps = c->epsilon;
 
     /* Finite gradients can still make non-finite weights or moments (a huge learning rate, a
-       gradient whose square overflows v, a weight that was already NaN). So the update is
-       computed twice: once only to check that every new value is finite, then for real. The
-       check pass reads weights, gradients and moments once more and writes nothing: cheaper
-       than keeping a copy to roll back to, and nothing changes unless all is well. */
+       gradient whose square overflows v, a weight that was already NaN), so every new value is
+       checked before anything is written. The check must cost much less than the update, whose
+       sqrt and divisions dominate: it computes m and v exactly, and for the weight only a bound
+       without sqrt or division, |w| + lr (|m| / (c1 eps) + decay |w|), since the Adam ratio
+       m_hat / (sqrt(v_hat) + eps) is at most |m_hat| / eps. In training the bound is some 30
+       orders of magnitude below FLT_MAX; only a tensor where it is not is computed exactly
+       (the same function as the update, so the values checked are the values written). */
     int bad = 0;
+    float ratio_bound = (float)(1.0 / ((double)f.correction1 * (double)f.eps)), limit = FLT_MAX / 4.0f;
     for (int k = 0; k < GRPO_NUM_TENSORS && !bad; k++) {
         const grpo_tensor_info *info = &model->tensors[k];
         float decay = info->weight_decay ? c->weight_decay : 0.0f;
         const float *w = model->params_memory + info->offset, *grad = model->grads_memory + info->offset;
         const float *m = optimizer->m + info->offset, *v = optimizer->v + info->offset;
+        float clip = f.clip, beta1 = f.beta1, beta2 = f.beta2, lr = f.lr;
         long count = (long)info->count;
+        int suspect = 0;
+        #pragma omp parallel for schedule(static) reduction(|:suspect)
+        for (long i = 0; i < count; i++) {
+            float gi = grad[i] * clip;
+            float mi = beta1 * m[i] + (1.0f - beta1) * gi;
+            float vi = beta2 * v[i] + (1.0f - beta2) * gi * gi;
+            float bound = fabsf(w[i]) + lr * (fabsf(mi) * ratio_bound + decay * fabsf(w[i]));
+            suspect |= !((fabsf(mi) <= FLT_MAX) & (vi >= 0.0f) & (vi <= FLT_MAX) & (bound <= limit));
+        }
+        if (!suspect) continue;
         #pragma omp parallel for schedule(static) reduction(|:bad)
         for (long i = 0; i < count; i++) {
             float w_new, m_new, v_new;
             grpo__adamw_update(&f, decay, w[i], grad[i], m[i], v[i], &w_new, &m_new, &v_new);
-            bad |= !grpo__finite3(w_new, m_new, v_new);
+            bad |= !grpo__finite3(w_new, m_new, v_new) | !(v_new >= 0.0f);
         }
     }
     if (bad) {
@@ -4462,9 +4477,9 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
             for (size_t i = 0; i < info->count; i++) {
                 float w_new, m_new, v_new;
                 grpo__adamw_update(&f, decay, w[i], grad[i], m[i], v[i], &w_new, &m_new, &v_new);
-                if (grpo__finite3(w_new, m_new, v_new)) continue;
+                if (grpo__finite3(w_new, m_new, v_new) && v_new >= 0.0f) continue;
                 grpo__element_name(info, i, element, sizeof element);
-                const char *what = !grpo__finite3(w[i], m[i], v[i]) ? "is already non-finite" : "would become non-finite";
+                const char *what = !grpo__finite3(w[i], m[i], v[i]) ? "is already non-finite" : v[i] < 0.0f ? "has a negative v" : "would become non-finite";
                 return grpo__fail(GRPO_ERROR_NON_FINITE, "adamw step %llu refused: %s %s (weight %g -> %g, gradient %g, m %g -> %g, v %g -> %g, learning rate %g); weights and optimizer state are unchanged",
                                   (unsigned long long)optimizer->step, element, what, (double)w[i], (double)w_new, (double)grad[i],
                                   (double)m[i], (double)m_new, (double)v[i], (double)v_new, (double)f.lr);
