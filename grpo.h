@@ -3277,6 +3277,8 @@ GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, con
     if (B <= 0 || T <= 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: B = %d, T = %d: expected both > 0", B, T);
     if (T > c->context_length) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: T = %d is longer than config.context_length = %d", T, c->context_length);
     if (!(temperature > 0.0f) || !isfinite(temperature)) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: temperature = %g: expected a finite number > 0", (double)temperature);
+    if ((size_t)B * (size_t)T > GRPO__MAX_DIMENSION)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: B * T = %zu rows: expected at most %d", (size_t)B * (size_t)T, GRPO__MAX_DIMENSION);
     for (int b = 0; b < B; b++) {
         int len = lengths ? lengths[b] : T;
         if (len < 0 || len > T) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: lengths[%d] = %d: expected 0 to T = %d", b, len, T);
@@ -3288,8 +3290,6 @@ GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, con
                 return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: targets[b=%d, t=%d] = %d is outside the vocabulary [0, %d)", b, t, targets[i], c->vocab_size);
         }
     }
-    if ((size_t)B * (size_t)T > GRPO__MAX_DIMENSION)
-        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: B * T = %zu rows: expected at most %d", (size_t)B * (size_t)T, GRPO__MAX_DIMENSION);
     /* A forward that fails from here on leaves no activations a backward could use. */
     model->batch_size = 0;
     grpo_result r = grpo__ensure_activations(model, B, T);
