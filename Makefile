@@ -2,7 +2,7 @@
 #   make            build the examples
 #   make bench      benchmarks against PyTorch (bench/), a few minutes
 #   make test       the whole test suite: optimised BLAS build, portable build, ASan+UBSan build,
-#                   and the PyTorch cross-check; ends with "N passed, M failed"
+#                   valgrind memcheck, fuzzing, and the PyTorch cross-check; ends with "N passed, M failed"
 # Variables: CC, CFLAGS, OPENBLAS_LIB, OPENBLAS_INCLUDE, PYTHON, THREADS.
 
 ifeq ($(origin CC),default)
@@ -49,6 +49,11 @@ build/portable/%: tests/%.c $(HEADERS) | build
 build/sanitize/%: tests/%.c $(HEADERS) | build
 	@mkdir -p build/sanitize
 	$(CC) $(BASE) $(SANITIZE) $< -o $@ $(LDLIBS)
+# For valgrind memcheck: no OpenMP (libgomp's thread pool would show as "possibly lost") and no
+# BLAS, -O1 -g. tests/valgrind.sh runs them; heavy tests shrink under GRPO_TEST_UNDER_VALGRIND.
+build/valgrind/%: tests/%.c $(HEADERS) | build
+	@mkdir -p build/valgrind
+	$(CC) -std=c11 $(WARNINGS) -Wno-unknown-pragmas -I. -O1 -g $< -o $@ $(LDLIBS)
 
 build:
 	@mkdir -p build
@@ -99,7 +104,7 @@ endif
 # Fuzzing (tests/fuzz/): every saved crasher is replayed under ASan+UBSan with gcc (no libFuzzer
 # needed), then, where clang's libFuzzer runtime is installed, each target fuzzes for FUZZ_SECONDS.
 # Long runs: tests/fuzz/run.sh fuzz_rewards 600.
-FUZZ_TARGETS = fuzz_rewards fuzz_json fuzz_bpe
+FUZZ_TARGETS = fuzz_rewards fuzz_json fuzz_bpe fuzz_checkpoint fuzz_config
 FUZZ_SECONDS ?= 20
 HAVE_LIBFUZZER := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' | \
                     clang -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1 && echo yes)
@@ -113,11 +118,22 @@ else
   FUZZ_COMMANDS =
 endif
 
+# valgrind memcheck over every test, error paths and leaks included (.ci/run installs valgrind).
+HAVE_VALGRIND := $(shell command -v valgrind >/dev/null 2>&1 && echo yes)
+ifeq ($(HAVE_VALGRIND),yes)
+  VALGRIND_BUILDS   = $(addprefix build/valgrind/,$(TESTS))
+  VALGRIND_COMMANDS = $(addprefix tests/valgrind.sh build/valgrind/,$(TESTS))
+else
+  VALGRIND_BUILDS   =
+  VALGRIND_COMMANDS =
+endif
+
 test: $(BLAS_BUILDS) $(addprefix build/portable/,$(TESTS)) $(addprefix build/sanitize/,$(TESTS)) all \
-      $(addprefix build/fuzz/replay_,$(FUZZ_TARGETS))
+      $(addprefix build/fuzz/replay_,$(FUZZ_TARGETS)) $(VALGRIND_BUILDS)
 	@echo "setup: BLAS: $(BLAS_NAME); OMP_NUM_THREADS=$(THREADS); CC=$(CC) $(CFLAGS)"
 	@[ "$(BLAS_NAME)" != none ] || echo "skipped: the BLAS build (libopenblas-openmp-dev is not installed; .ci/run installs it)"
 	@[ "$(HAVE_LIBFUZZER)" = yes ] || echo "skipped: fuzzing ($(FUZZ_TARGETS)) for $(FUZZ_SECONDS) s each (clang -fsanitize=fuzzer does not link: apt-get install clang libclang-rt-14-dev); saved crashers are still replayed"
+	@[ "$(HAVE_VALGRIND)" = yes ] || echo "skipped: valgrind memcheck of every test (valgrind is not installed: apt-get install valgrind)"
 	@[ "$(HAVE_TORCH)" = yes ] || echo "skipped: regenerating the PyTorch reference ($(PYTHON) cannot import torch; apt-get install python3-torch); the committed reference is still checked"
 	@[ "$(HAVE_HF)" = yes ] || echo "skipped: the Hugging Face cross-checks against transformers and tokenizers ($(PYTHON) cannot import torch, transformers, tokenizers, safetensors and jinja2: $(PYTHON) -m pip install -r tests/requirements-hf.txt); test_hf's own checks still run"
 	@[ "$(HAVE_PYTHON)" = yes ] || echo "skipped: checking grpo.h's Unicode tables against tools/unicode_tables.py (no $(PYTHON))"
@@ -130,6 +146,7 @@ test: $(BLAS_BUILDS) $(addprefix build/portable/,$(TESTS)) $(addprefix build/san
 		$(UNICODE_COMMANDS) \
 		$(REPLAY_COMMANDS) \
 		$(FUZZ_COMMANDS) \
+		$(VALGRIND_COMMANDS) \
 		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed"
 
 clean:

@@ -56,6 +56,38 @@
      that names the file, field or index and what was expected is kept per thread and read
      with grpo_last_error(). Nothing in this library calls exit() or abort() on input.
 
+   UNTRUSTED INPUT: WHAT GRPO.H GUARANTEES AND WHAT IT DOES NOT
+     Guaranteed, and fuzzed under ASan + UBSan (tests/fuzz/, named per reader):
+     - Checkpoints (grpo_checkpoint_load, grpo_trainer_load; fuzz_checkpoint): any file --
+       truncated, corrupted or crafted -- is loaded whole or refused with a message naming the
+       field, and a refused load changes nothing. Sizes are checked against the file's size
+       before anything is allocated; a CRC-32 covers every byte; NaN or Inf weights or moments
+       and a negative v are refused.
+     - Configs and call arguments (model, generator, sampling and trainer configs, shapes,
+       token ids, lengths, prompts, temperatures; fuzz_config): a value out of range is refused
+       with GRPO_ERROR_INVALID_CONFIG or _ARGUMENT naming it. Sizes are multiplied with overflow
+       checks: a config whose buffers would overflow size_t is refused before any allocation.
+     - Rewards (fuzz_rewards): completions are read as bytes -- NULs, unterminated or repeated
+       tags, huge numbers and huge inputs (tests/test_rewards.c times those); the countdown
+       parser has a depth limit and never evaluates text.
+     - Memory: an allocation that fails is GRPO_ERROR_OUT_OF_MEMORY, never a crash, and what
+       was allocated before it is freed (tested by failing each allocation of a whole GRPO run
+       in turn). grpo_set_memory_limit(bytes) refuses, before allocating, any object that would
+       pass the cap.
+     - Numbers: a NaN or Inf in the loss, a gradient, or an updated weight or moment refuses the
+       step with a message naming the step and the first offending tensor element; weights and
+       optimizer state stay bit-identical. Checkpoints never store NaN or Inf.
+     Not guaranteed:
+     - Memory and time without a cap: a valid config or checkpoint header for a huge model asks
+       for that much memory (and time to initialise it). Set grpo_set_memory_limit when the
+       input is not yours.
+     - Authenticity: the CRC-32 catches accidents, not attacks. A crafted checkpoint with a
+       valid CRC and finite weights loads, and the model computes whatever those weights say.
+     - What you hand over: arrays must be as long as documented (tokens (B, T), ...), strings
+       NUL-terminated where documented; grpo.h cannot check memory it is given. Your reward
+       and tokenizer callbacks run as they are.
+     - Threads: one object per thread at a time; grpo_set_memory_limit is process-wide.
+
    THREADS AND DETERMINISM
      Elementwise loops are parallelised with OpenMP (static schedules, no cross-thread float
      reductions), matmuls by BLAS. The same seed and inputs give bit-identical results with
@@ -65,7 +97,9 @@
    VERSION HISTORY
      0.1  the model, forward/backward, AdamW, SFT loss, byte tokenizer, checkpoints,
           generation, rewards, the GRPO loss and step; JSON; Hugging Face models (config.json,
-          safetensors) and byte-level BPE tokenizers (tokenizer.json).
+          safetensors) and byte-level BPE tokenizers (tokenizer.json); checkpoint version 2
+          (reference model, data order) with grpo_trainer_save/_load for exact resume,
+          grpo_data_order, NaN/Inf checks on every update, grpo_set_memory_limit.
 
    LICENCE at the end of the file.
 */
@@ -431,8 +465,13 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
    batched pass per new token, each with its own cache of generated keys and values. A
    sequence that stops drops out of the batch. Log-probs of the sampled tokens are those of
    softmax(logits / temperature) before any top-k/top-p filter (SPEC.md section 1: lp_old). */
+/* The smallest temperature: below it logits / temperature can overflow float and turn every
+   log-prob into NaN (found by fuzzing: 1.7e-43 did). vLLM treats temperatures under 1e-5 as
+   greedy; grpo.h refuses them -- set greedy = 1 for that. */
+#define GRPO_MIN_TEMPERATURE 1e-5f
+
 typedef struct {
-    float temperature;        /* default 1.0; must not be negative */
+    float temperature;        /* default 1.0; else at least GRPO_MIN_TEMPERATURE */
     int top_k;                /* keep the k most likely tokens; 0: no top-k filter */
     float top_p;              /* nucleus: keep the most likely tokens up to this mass; default 1.0 (off); in (0, 1] */
     int greedy;               /* 1: take the most likely token (lp_old still uses the temperature) */
@@ -2796,12 +2835,17 @@ static grpo_result grpo__model_allocate(grpo_model *model, const grpo_config *co
     model->head_size = model->config.d_model / model->config.n_heads;
     grpo__layout_tensors(model->tensors, &model->config, &model->num_parameters);
     size_t rope_count;
-    if (!grpo__mul((size_t)model->config.context_length, (size_t)(model->head_size / 2), &rope_count))
-        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config.context_length = %d: the rotary tables overflow size_t", model->config.context_length);
     size_t floats, bytes;
-    if (!grpo__add(model->num_parameters, 2 * rope_count, &floats) || !grpo__mul(floats, sizeof(float), &bytes))
-        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config: the model's size overflows size_t");
-    if ((r = grpo__check_memory("model", bytes))) return r;
+    /* a refusal leaves the model zeroed, as grpo_model_create promises */
+    if (!grpo__mul((size_t)model->config.context_length, (size_t)(model->head_size / 2), &rope_count) ||
+        !grpo__add(model->num_parameters, 2 * rope_count, &floats) || !grpo__mul(floats, sizeof(float), &bytes)) {
+        memset(model, 0, sizeof *model);
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "config: the model's size (weights and rotary tables) overflows size_t");
+    }
+    if ((r = grpo__check_memory("model", bytes))) {
+        memset(model, 0, sizeof *model);
+        return r;
+    }
     model->params_memory = (float *)grpo__alloc_floats(model->num_parameters);
     model->rope_cos = (float *)grpo__alloc_floats(rope_count);
     model->rope_sin = (float *)grpo__alloc_floats(rope_count);
@@ -3276,7 +3320,8 @@ GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, con
     const grpo_config *c = &model->config;
     if (B <= 0 || T <= 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: B = %d, T = %d: expected both > 0", B, T);
     if (T > c->context_length) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: T = %d is longer than config.context_length = %d", T, c->context_length);
-    if (!(temperature > 0.0f) || !isfinite(temperature)) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: temperature = %g: expected a finite number > 0", (double)temperature);
+    if (!(temperature >= GRPO_MIN_TEMPERATURE) || !isfinite(temperature))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: temperature = %g: expected a finite number >= %g", (double)temperature, (double)GRPO_MIN_TEMPERATURE);
     if ((size_t)B * (size_t)T > GRPO__MAX_DIMENSION)
         return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: B * T = %zu rows: expected at most %d", (size_t)B * (size_t)T, GRPO__MAX_DIMENSION);
     for (int b = 0; b < B; b++) {
@@ -3699,8 +3744,9 @@ static int grpo__ends_with_stop(const char *tail, int tail_length, int new_bytes
 }
 
 static grpo_result grpo__sampling_resolve(grpo_sampling_config *s, const grpo_generator *gen, int vocab_size) {
-    if (isnan(s->temperature) || s->temperature < 0.0f || isinf(s->temperature))
-        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.temperature = %g: expected a finite number >= 0 (0 means the default 1.0)", (double)s->temperature);
+    if (s->temperature != 0.0f && (!(s->temperature >= GRPO_MIN_TEMPERATURE) || isinf(s->temperature)))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.temperature = %g: expected 0 (the default 1.0) or a finite number >= %g (for greedy decoding set greedy = 1)",
+                          (double)s->temperature, (double)GRPO_MIN_TEMPERATURE);
     s->temperature = GRPO__DEFAULT(s->temperature, 1.0f);
     if (isnan(s->top_p) || s->top_p < 0.0f || s->top_p > 1.0f)
         return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.top_p = %g: expected a number in (0, 1] (0 means the default 1.0)", (double)s->top_p);
