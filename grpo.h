@@ -4632,12 +4632,13 @@ GRPODEF grpo_result grpo_trainer_create(grpo_trainer *trainer, grpo_model *polic
     c.group_size = GRPO__DEFAULT(c.group_size, 8);
     c.max_completion_tokens = GRPO__DEFAULT(c.max_completion_tokens, m->context_length / 2 < 128 ? m->context_length / 2 : 128);
     c.mu = GRPO__DEFAULT(c.mu, 1);
-    c.micro_batch_size = GRPO__DEFAULT(c.micro_batch_size, c.prompts_per_step * c.group_size);
     c.max_sampling_rounds = c.dynamic_sampling ? GRPO__DEFAULT(c.max_sampling_rounds, 4) : 1;
     c.loss = grpo_loss_config_resolve(&c.loss);
     grpo_result r;
     if (c.prompts_per_step < 1 || c.prompts_per_step > 1024) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.prompts_per_step = %d: expected 1 to 1024", c.prompts_per_step);
     if (c.group_size < 1 || c.group_size > 65536) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.group_size = %d: expected 1 to 65536", c.group_size);
+    /* the default after the range checks: B * G of unchecked values can overflow int (fuzzing found it) */
+    c.micro_batch_size = GRPO__DEFAULT(c.micro_batch_size, c.prompts_per_step * c.group_size);
     if (c.mu < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.mu = %d: expected >= 1", c.mu);
     if (c.micro_batch_size < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.micro_batch_size = %d: expected >= 1", c.micro_batch_size);
     if ((unsigned)c.scale_rewards > GRPO_SCALE_NONE) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.scale_rewards = %d is not a grpo_scale_rewards", (int)c.scale_rewards);
