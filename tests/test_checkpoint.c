@@ -359,9 +359,18 @@ static void test_non_finite_values(void) {
     grpo_model_destroy(&model);
 }
 
+static double seconds_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
 /* A process killed (SIGKILL) at any moment while saving leaves the previous checkpoint intact
-   and loadable. A child saves a 3.6 MB checkpoint in a loop, each with its iteration in `step`;
-   it is killed at random moments; each time the file must load, with a step the child reached. */
+   and loadable. A child saves a 3.6 MB checkpoint in a loop, each with its iteration in `step`
+   (and in the first weight). Each time, the parent waits until the child has started writing
+   (the temporary file appears), then kills it after a random delay of up to two save times, so
+   that kills land in every part of a save whatever the speed of the machine (valgrind too);
+   the file must then load, with a step the child reached. */
 static void test_killed_while_saving(void) {
     grpo_config config = small_config();
     config.d_model = 96; config.n_heads = 4; config.n_kv_heads = 4; config.d_ff = 192; config.n_layers = 3; config.vocab_size = 259;
@@ -373,11 +382,14 @@ static void test_killed_while_saving(void) {
     grpo_checkpoint_state state;
     memset(&state, 0, sizeof state);
     model.params_memory[0] = 0.0f; /* = the step of the checkpoint */
+    double start = seconds_now();
     CHECK(grpo_checkpoint_save(path, &model, &opt, &state) == GRPO_SUCCESS, "first save: %s", grpo_last_error());
+    double save_seconds = seconds_now() - start;
     int kills = getenv("GRPO_TEST_UNDER_VALGRIND") ? 8 : 60, mid_write = 0, loaded_ok = 0; /* valgrind: ~30x slower */
     uint64_t last_step = 0;
     srand((unsigned)time(NULL));
     for (int k = 0; k < kills; k++) {
+        remove(temporary); /* what an earlier kill left; a save overwrites it anyway */
         pid_t child = fork();
         if (child == 0) {
             grpo_checkpoint_state s = {last_step, 0, {0, 0, 0}};
@@ -387,7 +399,12 @@ static void test_killed_while_saving(void) {
                 if (grpo_checkpoint_save(path, &model, &opt, &s) != GRPO_SUCCESS) _exit(3);
             }
         }
-        struct timespec pause = {0, (long)(1000 + rand() % 40000) * 1000L};
+        for (double wait = seconds_now(); access(temporary, F_OK) != 0 && seconds_now() - wait < 30.0;) {
+            struct timespec poll = {0, 100000};
+            nanosleep(&poll, NULL);
+        }
+        double delay = 2.0 * save_seconds * (double)rand() / RAND_MAX;
+        struct timespec pause = {(time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9)};
         nanosleep(&pause, NULL);
         kill(child, SIGKILL);
         int status;
@@ -411,9 +428,9 @@ static void test_killed_while_saving(void) {
         grpo_model_destroy(&loaded);
         grpo_adamw_destroy(&loaded_opt);
     }
-    printf("    %d kills, %d of them in the middle of writing the temporary file; %d loads good; %llu checkpoints written\n",
-           kills, mid_write, loaded_ok, (unsigned long long)last_step);
-    CHECK(kills == 0 || mid_write > 0, "some kills must land while a checkpoint is being written, or the test proves nothing");
+    printf("    %d kills (a save takes %.0f ms), %d of them while the temporary file was being written; %d loads good; %llu checkpoints completed\n",
+           kills, 1e3 * save_seconds, mid_write, loaded_ok, (unsigned long long)last_step);
+    CHECK(kills == 0 || (mid_write > 0 && last_step > 0), "kills must land both inside and after saves, or the test proves nothing");
     grpo_adamw_destroy(&opt);
     grpo_model_destroy(&model);
 }

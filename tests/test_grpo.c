@@ -160,7 +160,8 @@ static void test_grpo_learns_toy_task(void) {
     CHECK(grpo_trainer_create(&trainer, &model, &c) == GRPO_SUCCESS, "create: %s", grpo_last_error());
     double first = 0.0, last = 0.0;
     grpo_metrics m;
-    for (int step = 0; step < 60; step++) {
+    int steps = getenv("GRPO_TEST_UNDER_VALGRIND") ? 12 : 60; /* valgrind: the same code, fewer steps, no learning check */
+    for (int step = 0; step < steps; step++) {
         grpo_result r = grpo_trainer_step(&trainer, toy_examples + (step % 2) * 4, 4, &m);
         CHECK(r == GRPO_SUCCESS, "step %d: %s", step, grpo_last_error());
         if (r) break;
@@ -168,8 +169,10 @@ static void test_grpo_learns_toy_task(void) {
         if (step >= 50) last += m.reward / 10.0;
         CHECK(isfinite(m.loss) && isfinite(m.grad_norm) && isfinite(m.kl) && m.kl >= 0.0 && isfinite(m.entropy), "step %d: finite metrics", step);
     }
-    printf("    mean reward, steps 0-9: %.3f; steps 50-59: %.3f\n", first, last);
-    CHECK(last > 0.3 && last > 4.0 * first, "the reward must rise: %.3f -> %.3f", first, last);
+    if (steps == 60) {
+        printf("    mean reward, steps 0-9: %.3f; steps 50-59: %.3f\n", first, last);
+        CHECK(last > 0.3 && last > 4.0 * first, "the reward must rise: %.3f -> %.3f", first, last);
+    }
     grpo_trainer_destroy(&trainer);
     grpo_model_destroy(&model);
 }
