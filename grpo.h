@@ -5109,6 +5109,9 @@ typedef struct {
 static grpo_result grpo__checkpoint_write(const char *path, const grpo__checkpoint_contents *k) {
     const grpo_model *model = k->model;
     if (!grpo__little_endian()) return grpo__fail(GRPO_ERROR_IO, "checkpoint save: the format is little-endian and this machine is not");
+    if (k->data.size == 0 && k->data.position != 0) /* the loader would refuse it */
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "checkpoint save: data order at position %llu over a dataset of 0 examples ('%s' is unchanged)",
+                          (unsigned long long)k->data.position, path);
     /* a NaN saved is a run lost at the next resume: refuse, and keep the previous file */
     const struct { const char *what; const float *values; int nonnegative; } blocks[4] = {
         {"weight", model->params_memory, 0}, {"AdamW m of", k->moments, 0},

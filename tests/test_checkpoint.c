@@ -337,6 +337,9 @@ static void test_non_finite_values(void) {
     r = grpo_checkpoint_save(path, &model, &opt, NULL);
     CHECK(r == GRPO_ERROR_NON_FINITE && strstr(grpo_last_error(), "AdamW v of token_embedding[0][3] is inf"), "an Inf moment is not saved: %s", grpo_last_error());
     opt.v[3] = 0.0f;
+    grpo_checkpoint_state odd = {1, 2, {3, 0, 5}};
+    r = grpo_checkpoint_save(path, &model, &opt, &odd);
+    CHECK(r == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "dataset of 0 examples"), "a data position without a dataset is not saved: %s", grpo_last_error());
     unsigned char *after = read_file(path, &size_after);
     CHECK(after && size_after == size && memcmp(after, bytes, size) == 0, "the previous checkpoint is untouched");
     free(after);
