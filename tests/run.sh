@@ -2,11 +2,14 @@
 # Runs each test command given as an argument, adds up their "name: N passed, M failed" lines
 # and ends with the suite's own line. A command that crashes or prints no count line counts as
 # one failure. Lines starting with "skipped:" are passed through by the callers.
-passed=0; failed=0
+# Each command's wall time is printed after its output ("-- 12 s"), to see where CI time goes.
+passed=0; failed=0; suite_start=$(date +%s)
 for command in "$@"; do
     echo "== $command"
+    start=$(date +%s)
     output=$(eval "$command" 2>&1); status=$?
     printf '%s\n' "$output"
+    echo "-- $(( $(date +%s) - start )) s"
     line=$(printf '%s\n' "$output" | grep -E '^[A-Za-z0-9_./-]+: [0-9]+ passed, [0-9]+ failed$' | tail -n 1)
     if [ -n "$line" ]; then
         p=$(printf '%s' "$line" | sed -E 's/.*: ([0-9]+) passed.*/\1/')
@@ -18,5 +21,6 @@ for command in "$@"; do
         echo "  FAIL $command exited with status $status and printed no count line"; failed=$((failed + 1))
     fi
 done
+echo "(the suite ran for $(( $(date +%s) - suite_start )) s)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
