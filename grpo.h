@@ -5323,8 +5323,9 @@ static grpo_result grpo__checkpoint_read(grpo__reader *r, const grpo_model *exis
         return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': its config (d_model %d, n_layers %d, n_heads %d, n_kv_heads %d, d_ff %d, vocab %d, context %d) does not match the model's (d_model %d, n_layers %d, n_heads %d, n_kv_heads %d, d_ff %d, vocab %d, context %d)",
                           r->path, config.d_model, config.n_layers, config.n_heads, config.n_kv_heads, config.d_ff, config.vocab_size, config.context_length,
                           existing->config.d_model, existing->config.n_layers, existing->config.n_heads, existing->config.n_kv_heads, existing->config.d_ff, existing->config.vocab_size, existing->config.context_length);
-    /* the exact size is known now: refuse a short or long file before allocating anything
-       (count < 2^62: the parameter block's bytes fit in size_t) */
+    /* the exact size is known now: refuse a short or long file before allocating anything */
+    if (count > (UINT64_MAX - 1024) / 16) /* 16 bytes per parameter at most: the sum below cannot wrap */
+        return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': %llu parameters is more than any file can hold", r->path, (unsigned long long)count);
     uint64_t blocks = 1u + (k->has_optimizer ? 2u : 0u) + k->has_reference, payload = count * 4u * blocks;
     if (r->size != r->offset + payload + 4u)
         return grpo__fail(GRPO_ERROR_BAD_CHECKPOINT, "checkpoint '%s': the file has %llu bytes, its header implies %llu (%s)",
