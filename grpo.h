@@ -6070,16 +6070,23 @@ GRPODEF grpo_result grpo_hf_model_load(grpo_model *model, const char *directory,
 
 /* ---- saving */
 
-/* Opens "<path>.tmp" for writing; grpo__commit_file renames it over path once all is written. */
-static FILE *grpo__open_temporary(const char *path, char **temporary) {
+/* Opens "<path>.tmp" for writing into *file; grpo__commit_file renames it over path once all
+   is written. A NULL path is a failed allocation upstream: out of memory, not an I/O error. */
+static grpo_result grpo__open_temporary(const char *path, FILE **file, char **temporary) {
+    *file = NULL;
+    *temporary = NULL;
+    if (!path) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory for a file name");
     size_t n = strlen(path);
     *temporary = (char *)GRPO_MALLOC(n + 5);
-    if (!*temporary) return NULL;
+    if (!*temporary) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory for the name of '%s.tmp'", path);
     memcpy(*temporary, path, n);
     memcpy(*temporary + n, ".tmp", 5);
-    FILE *file = fopen(*temporary, "wb");
-    if (!file) { GRPO_FREE(*temporary); *temporary = NULL; }
-    return file;
+    *file = fopen(*temporary, "wb");
+    if (*file) return GRPO_SUCCESS;
+    grpo_result r = grpo__fail(GRPO_ERROR_IO, "cannot open '%s' for writing", *temporary);
+    GRPO_FREE(*temporary);
+    *temporary = NULL;
+    return r;
 }
 
 static grpo_result grpo__commit_file(FILE *file, char *temporary, const char *path, int failed) {
@@ -6141,9 +6148,9 @@ GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *
     while (at % 8 != 0) header[at++] = ' '; /* the data starts 8-byte aligned, as the safetensors library writes it */
     GRPO_ASSERT(at < header_capacity);
     char *path = grpo__path_join(directory, "model.safetensors"), *temporary = NULL;
-    FILE *file = path ? grpo__open_temporary(path, &temporary) : NULL;
-    if (!file) {
-        grpo_result r = path ? grpo__fail(GRPO_ERROR_IO, "cannot open '%s.tmp' for writing", path) : grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    FILE *file;
+    grpo_result r = grpo__open_temporary(path, &file, &temporary);
+    if (r) {
         GRPO_FREE(path); GRPO_FREE(header);
         return r;
     }
@@ -6155,7 +6162,7 @@ GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *
         const grpo_tensor_info *t = &model->tensors[tensor];
         if (t->count) failed = fwrite(model->params_memory + t->offset, sizeof(float), t->count, file) != t->count;
     }
-    grpo_result r = grpo__commit_file(file, temporary, path, failed);
+    r = grpo__commit_file(file, temporary, path, failed);
     GRPO_FREE(path);
     if (r) return r;
 
@@ -6178,9 +6185,7 @@ GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *
     if (info && info->eos_token_id >= 0) n += snprintf(text + n, sizeof text - (size_t)n, ",\n  \"eos_token_id\": %d", info->eos_token_id);
     n += snprintf(text + n, sizeof text - (size_t)n, "\n}\n");
     path = grpo__path_join(directory, "config.json");
-    file = path ? grpo__open_temporary(path, &temporary) : NULL;
-    if (!file) {
-        r = path ? grpo__fail(GRPO_ERROR_IO, "cannot open '%s.tmp' for writing", path) : grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "out of memory");
+    if ((r = grpo__open_temporary(path, &file, &temporary))) {
         GRPO_FREE(path);
         return r;
     }

@@ -2,7 +2,7 @@
    before anything is allocated; an allocation that fails is an error, never a crash or a leak.
    GRPO_MALLOC and GRPO_FREE are a counting allocator here that can fail its Nth call: the whole
    life of a GRPO run (model, forward, backward, AdamW, generator, trainer, steps, saving and
-   loading checkpoints) is run once for every N. */
+   loading checkpoints and Hugging Face model directories) is run once for every N. */
 #include <stddef.h>
 #include <stdlib.h>
 static long test_alloc_calls, test_alloc_fail_at = -1, test_alloc_live;
@@ -146,12 +146,14 @@ static grpo_result life(const char *where) {
     char path[320], trainer_path[320];
     snprintf(path, sizeof path, "%s/%s.ckpt", directory, where);
     snprintf(trainer_path, sizeof trainer_path, "%s/%s-trainer.ckpt", directory, where);
+    char hf_directory[320];
+    snprintf(hf_directory, sizeof hf_directory, "%s/%s-hf", directory, where);
     grpo_config c = small();
-    grpo_model model, loaded, policy;
+    grpo_model model, loaded, policy, hf;
     grpo_adamw opt, loaded_opt;
     grpo_generator generator;
     grpo_trainer trainer, resumed;
-    memset(&model, 0, sizeof model); memset(&loaded, 0, sizeof loaded); memset(&policy, 0, sizeof policy);
+    memset(&model, 0, sizeof model); memset(&loaded, 0, sizeof loaded); memset(&policy, 0, sizeof policy); memset(&hf, 0, sizeof hf);
     memset(&opt, 0, sizeof opt); memset(&loaded_opt, 0, sizeof loaded_opt);
     memset(&generator, 0, sizeof generator); memset(&trainer, 0, sizeof trainer); memset(&resumed, 0, sizeof resumed);
     grpo_tokenizer tok = grpo_byte_tokenizer();
@@ -183,6 +185,8 @@ static grpo_result life(const char *where) {
     if ((r = grpo_checkpoint_save(path, &model, &opt, NULL))) goto done;
     if ((r = grpo_checkpoint_load(path, &loaded, &loaded_opt, NULL))) goto done;
     if ((r = grpo_checkpoint_load(path, &loaded, NULL, NULL))) goto done; /* into an existing model */
+    if ((r = grpo_hf_model_save(hf_directory, &model, NULL))) goto done;
+    if ((r = grpo_hf_model_load(&hf, hf_directory, NULL, NULL))) goto done;
     if ((r = grpo_model_create(&policy, &c, 2))) goto done;
     if ((r = grpo_trainer_create(&trainer, &policy, &tc))) goto done;
     trainer.data = grpo_data_order_create(1, 2);
@@ -198,6 +202,7 @@ done:
     grpo_adamw_destroy(&loaded_opt);
     grpo_adamw_destroy(&opt);
     grpo_model_destroy(&policy);
+    grpo_model_destroy(&hf);
     grpo_model_destroy(&loaded);
     grpo_model_destroy(&model);
     return r;
