@@ -104,7 +104,7 @@ endif
 # Fuzzing (tests/fuzz/): every saved crasher is replayed under ASan+UBSan with gcc (no libFuzzer
 # needed), then, where clang's libFuzzer runtime is installed, each target fuzzes for FUZZ_SECONDS.
 # Long runs: tests/fuzz/run.sh fuzz_rewards 600.
-FUZZ_TARGETS = fuzz_rewards fuzz_json fuzz_bpe fuzz_checkpoint fuzz_config
+FUZZ_TARGETS = fuzz_rewards fuzz_json fuzz_bpe fuzz_jsonl fuzz_hf_model fuzz_checkpoint fuzz_config
 FUZZ_SECONDS ?= 20
 HAVE_LIBFUZZER := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' | \
                     clang -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1 && echo yes)
