@@ -63,6 +63,12 @@
        field, and a refused load changes nothing. Sizes are checked against the file's size
        before anything is allocated; a CRC-32 covers every byte; NaN or Inf weights or moments
        and a negative v are refused.
+     - Hugging Face files and datasets (grpo_json_parse, grpo_jsonl_next, grpo_safetensors_*,
+       grpo_hf_config_parse, grpo_hf_model_load, tokenizer.json; fuzz_json, fuzz_jsonl,
+       fuzz_hf_model, fuzz_bpe): malformed input is refused with GRPO_ERROR_BAD_FILE or
+       _UNSUPPORTED naming the file and line:column, field or tensor; JSON nesting and sizes are
+       bounded (GRPO_JSON_MAX_DEPTH, GRPO_JSON_MAX_BYTES); tensors must tile their file exactly
+       and hold no NaN or Inf; a refused model load leaves the model zeroed.
      - Configs and call arguments (model, generator, sampling and trainer configs, shapes,
        token ids, lengths, prompts, temperatures; fuzz_config): a value out of range is refused
        with GRPO_ERROR_INVALID_CONFIG or _ARGUMENT naming it. Sizes are multiplied with overflow
