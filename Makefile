@@ -30,7 +30,7 @@ PYTHON  ?= /usr/bin/python3
 THREADS ?= 2
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards test_hf test_resume test_nonfinite test_limits
+TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards test_hf test_resume test_nonfinite test_limits test_pipeline
 EXAMPLES = quickstart hf_r1_zero
 HEADERS  = grpo.h tests/test.h
 

@@ -946,6 +946,68 @@ GRPODEF grpo_result grpo_hf_model_load(grpo_model *model, const char *directory,
    Qwen2ForCausalLM if the model has Q/K/V biases, else LlamaForCausalLM. info (may be NULL)
    supplies max_position_embeddings and the BOS/EOS ids written to config.json. */
 GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *model, const grpo_hf_info *info);
+/* ---------------------------------------------------------------------------------------
+   15. Around GRPO (SPEC.md sections 7 and 8): supervised steps on (prompt, completion) pairs,
+   as in R1's cold start, and evaluation by sampling, as R1 reports it. A prompt is encoded as
+   the GRPO trainer encodes it (the tokenizer's BOS, if any, then the text), so a model taught
+   here sees the same tokens when GRPO and the evaluation sample from it. */
+typedef struct {
+    const char *prompt;      /* context only: no loss on these tokens */
+    const char *completion;  /* the loss is on these tokens and the EOS that follows them */
+} grpo_sft_example;
+
+typedef struct {
+    double loss;             /* mean negative log-likelihood per completion token (EOS included) */
+    int tokens;              /* completion tokens that carried the loss */
+    int sequences;
+    float grad_norm;         /* before clipping; 0 when only evaluating */
+    float learning_rate;     /* of this update; 0 when only evaluating */
+} grpo_sft_metrics;
+
+/* One supervised step on a batch of n_examples: forward, grpo_sft_loss over the completion
+   tokens (each completion followed by the tokenizer's EOS, if it has one), backward, AdamW.
+   With optimizer NULL it only measures the loss (no backward, weights unchanged): an
+   evaluation loss. Gradients are zeroed first, so one call is one update. A sequence longer
+   than context_length is an error that names it; a non-finite loss is refused
+   (GRPO_ERROR_NON_FINITE) with the weights unchanged. Scratch is allocated per call. */
+GRPODEF grpo_result grpo_sft_step(grpo_model *model, grpo_adamw *optimizer, const grpo_tokenizer *tokenizer,
+                                  const grpo_sft_example *examples, int n_examples, grpo_sft_metrics *metrics);
+
+typedef struct {
+    int samples_per_problem;       /* k; default 4 (R1: 4 to 64) */
+    int max_completion_tokens;     /* default min(128, context_length / 2), as the GRPO trainer */
+    int problems_per_batch;        /* problems decoded together; default 8 */
+    grpo_sampling_config sampling; /* zero temperature and top_p mean R1's evaluation setting, 0.6 and 0.95;
+                                      greedy = 1 with k = 1 gives greedy accuracy (report it apart).
+                                      max_new_tokens, tokenizer and prompt_seeds are set by the evaluation */
+    const grpo_tokenizer *tokenizer;  /* required */
+    const grpo_reward *correct;    /* a completion is correct when this reward's value is >= 1;
+                                      default (NULL): the accuracy reward against the problem's gold */
+    const grpo_reward *format;     /* well-formed when its value is >= 1; default (NULL): R1's format reward */
+    /* If set, called for every completion in problem order, e.g. to print a few or save them. */
+    void (*on_completion)(void *user, int problem, int sample, const char *completion, int correct, int formatted);
+    void *user;
+} grpo_eval_config;
+
+typedef struct {
+    int n_problems, samples_per_problem;
+    double pass_at_1;              /* SPEC.md section 8: (1/n) sum_i c_i / k */
+    double format_rate;            /* share of all completions that are well-formed */
+    double mean_length;            /* completion tokens, mean over all completions */
+    double truncated_ratio;        /* share that hit max_completion_tokens without a stop */
+    double seconds;
+} grpo_eval_result;
+
+/* Samples k completions for each problem (prompt and gold, as the trainer takes them) and
+   scores them. correct_counts (n_problems), if not NULL, receives c_i, the correct completions
+   of problem i. Completion j of problem i draws from the random stream (sampling.seed, i, j):
+   the same seed gives the same samples whatever problems_per_batch is. */
+GRPODEF grpo_result grpo_evaluate(grpo_model *model, const grpo_eval_config *config, const grpo_example *problems,
+                                  int n_problems, int *correct_counts, grpo_eval_result *result);
+/* pass@1 of SPEC.md section 8 from per-problem counts of correct samples out of k:
+   (1/n) sum_i c_i / k. NaN if n < 1, k < 1 or a count is outside [0, k]. */
+GRPODEF double grpo_pass_at_1(const int *correct_counts, int n_problems, int k);
+
 
 #ifdef __cplusplus
 }
@@ -6795,6 +6857,219 @@ static size_t grpo__unicode_table(int which, const uint32_t **table) {
     case GRPO__UNICODE_COMBINING: *table = grpo__unicode_combining[0]; return sizeof grpo__unicode_combining / sizeof grpo__unicode_combining[0];
     default: *table = grpo__unicode_decompositions[0]; return sizeof grpo__unicode_decompositions / sizeof grpo__unicode_decompositions[0];
     }
+}
+
+/* ---------------------------------------------------------------------------------------
+   15. Around GRPO: SFT steps and evaluation */
+
+/* Encodes BOS (if the tokenizer has one) and text into row[0..capacity); *length receives the
+   tokens written. The GRPO trainer encodes its prompts the same way. */
+static grpo_result grpo__encode_prompt(const grpo_tokenizer *tok, const char *text, int *row, int capacity, int *length) {
+    int offset = tok->bos_id >= 0 ? 1 : 0, count = 0;
+    if (capacity < offset) return GRPO_ERROR_INVALID_ARGUMENT;
+    if (offset) row[0] = tok->bos_id;
+    grpo_result r = tok->encode(tok, text ? text : "", text ? strlen(text) : 0, row + offset, capacity - offset, &count);
+    *length = count + offset;
+    return r;
+}
+
+GRPODEF grpo_result grpo_sft_step(grpo_model *model, grpo_adamw *optimizer, const grpo_tokenizer *tok,
+                                  const grpo_sft_example *examples, int n_examples, grpo_sft_metrics *metrics) {
+    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "sft step: the model is not created");
+    if (optimizer && model->frozen) return grpo__fail(GRPO_ERROR_INVALID_STATE, "sft step: the model is frozen (a reference model) and cannot be trained");
+    if (optimizer && !optimizer->m) return grpo__fail(GRPO_ERROR_INVALID_STATE, "sft step: the optimizer is not created");
+    if (!tok || !tok->encode) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: a tokenizer is required");
+    if (!examples || n_examples < 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: expected at least one example, got %d", n_examples);
+    if (tok->eos_id >= model->config.vocab_size || tok->bos_id >= model->config.vocab_size)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: the tokenizer's BOS/EOS ids (%d, %d) are outside the model's vocabulary of %d", tok->bos_id, tok->eos_id, model->config.vocab_size);
+    /* Each example becomes one row: prompt tokens, completion tokens, EOS. Inputs are row[0..n-2],
+       targets row[1..n-1]; the mask is 1 where the target is a completion token or the EOS. */
+    int B = n_examples, W = model->config.context_length; /* rows are at most W tokens of input */
+    size_t BW = (size_t)B * (W + 1);
+    int *rows = (int *)GRPO_MALLOC(BW * sizeof(int) * 2 + (size_t)B * sizeof(int) * 2);
+    float *floats = (float *)GRPO_MALLOC(BW * sizeof(float) * 3);
+    if (!rows || !floats) {
+        GRPO_FREE(rows);
+        GRPO_FREE(floats);
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "sft step: could not allocate scratch for %d sequences of %d tokens", B, W);
+    }
+    int *targets = rows + BW, *lengths = targets + BW, *prompt_lengths = lengths + B;
+    float *mask = floats, *logprobs = floats + BW, *dlogprobs = logprobs + BW;
+    grpo_result r = GRPO_SUCCESS;
+    int T = 1;
+    for (int b = 0; b < B && !r; b++) {
+        int *row = rows + (size_t)b * (W + 1), P = 0, n = 0;
+        const char *completion = examples[b].completion ? examples[b].completion : "";
+        char message[256];
+        r = grpo__encode_prompt(tok, examples[b].prompt, row, W + 1, &P);
+        if (!r) r = tok->encode(tok, completion, strlen(completion), row + P, W + 1 - P, &n);
+        int eos = tok->eos_id >= 0 ? 1 : 0, total = P + n + eos;
+        if (!r && total > W + 1) r = GRPO_ERROR_INVALID_ARGUMENT;
+        if (r) {
+            snprintf(message, sizeof message, "%.200s", grpo_last_error());
+            r = grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: example %d does not fit: %d prompt tokens (BOS included) + %d completion + %d EOS = %d tokens need context_length >= %d; the model has %d (%s)",
+                           b, P, n, eos, total, total - 1, W, total > W + 1 ? "too long" : message);
+            break;
+        }
+        if (eos) row[P + n] = tok->eos_id;
+        lengths[b] = total - 1;
+        prompt_lengths[b] = P;
+        if (total - 1 > T) T = total - 1;
+    }
+    if (!r) {
+        /* pack rows to width T: row b's inputs are row[0..len), its targets row[1..len] */
+        for (int b = 0; b < B; b++) {
+            const int *row = rows + (size_t)b * (W + 1);
+            int len = lengths[b];
+            for (int t = 0; t < T; t++) {
+                targets[(size_t)b * T + t] = t < len ? row[t + 1] : 0;
+                mask[(size_t)b * T + t] = t < len && t + 1 >= prompt_lengths[b] ? 1.0f : 0.0f;
+            }
+        }
+        for (int b = 0; b < B; b++) { /* in place, row by row: row b moves left, never over a later row */
+            int *from = rows + (size_t)b * (W + 1), *to = rows + (size_t)b * T;
+            for (int t = 0; t < T; t++) to[t] = t < lengths[b] ? from[t] : 0;
+        }
+        r = grpo_model_forward(model, rows, targets, lengths, B, T, 1.0f, logprobs, NULL);
+    }
+    float loss = 0.0f, norm = 0.0f, lr = 0.0f;
+    double tokens = 0.0;
+    if (!r) {
+        loss = grpo_sft_loss(logprobs, mask, B, T, dlogprobs);
+        for (size_t i = 0; i < (size_t)B * T; i++) tokens += mask[i];
+        if (!isfinite(loss))
+            r = grpo__fail(GRPO_ERROR_NON_FINITE, "sft step refused: the loss is %g; weights unchanged", (double)loss);
+    }
+    if (!r && optimizer) {
+        grpo_model_zero_grad(model);
+        r = grpo_model_backward(model, dlogprobs);
+        if (!r) r = grpo_adamw_step(optimizer, model, &norm, &lr);
+    }
+    GRPO_FREE(rows);
+    GRPO_FREE(floats);
+    if (!r && metrics) {
+        metrics->loss = loss;
+        metrics->tokens = (int)tokens;
+        metrics->sequences = B;
+        metrics->grad_norm = norm;
+        metrics->learning_rate = lr;
+    }
+    return r;
+}
+
+GRPODEF double grpo_pass_at_1(const int *correct_counts, int n_problems, int k) {
+    if (!correct_counts || n_problems < 1 || k < 1) return NAN;
+    double sum = 0.0;
+    for (int i = 0; i < n_problems; i++) {
+        if (correct_counts[i] < 0 || correct_counts[i] > k) return NAN;
+        sum += (double)correct_counts[i] / k;
+    }
+    return sum / n_problems;
+}
+
+GRPODEF grpo_result grpo_evaluate(grpo_model *model, const grpo_eval_config *config, const grpo_example *problems,
+                                  int n_problems, int *correct_counts, grpo_eval_result *result) {
+    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "evaluate: the model is not created");
+    if (!config || !config->tokenizer || !config->tokenizer->encode || !config->tokenizer->decode)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "evaluate: a config with a tokenizer is required");
+    if (!problems || n_problems < 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "evaluate: expected at least one problem, got %d", n_problems);
+    grpo_eval_config c = *config;
+    const grpo_tokenizer *tok = c.tokenizer;
+    int context = model->config.context_length;
+    c.samples_per_problem = GRPO__DEFAULT(c.samples_per_problem, 4);
+    c.max_completion_tokens = GRPO__DEFAULT(c.max_completion_tokens, context / 2 < 128 ? context / 2 : 128);
+    c.problems_per_batch = GRPO__DEFAULT(c.problems_per_batch, 8);
+    c.sampling.temperature = GRPO__DEFAULT(c.sampling.temperature, 0.6f);
+    c.sampling.top_p = GRPO__DEFAULT(c.sampling.top_p, 0.95f);
+    if (c.samples_per_problem < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "evaluate: samples_per_problem = %d: expected >= 1", c.samples_per_problem);
+    if (c.problems_per_batch < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "evaluate: problems_per_batch = %d: expected >= 1", c.problems_per_batch);
+    if (c.problems_per_batch > n_problems) c.problems_per_batch = n_problems;
+    static const grpo_reward accuracy = {GRPO_REWARD_ACCURACY, 1.0f, NULL, NULL, NULL, 0, 0};
+    static const grpo_reward format = {GRPO_REWARD_FORMAT, 1.0f, NULL, NULL, NULL, 0, 0};
+    const grpo_reward *judges[2] = {c.correct ? c.correct : &accuracy, c.format ? c.format : &format};
+    grpo_result r;
+    if ((r = grpo_reward_validate(judges[0], 1)) || (r = grpo_reward_validate(judges[1], 1))) return r;
+    int k = c.samples_per_problem, P = c.problems_per_batch, L_max = c.max_completion_tokens;
+    grpo_generator generator;
+    grpo_generator_config gc = {P, k, L_max};
+    if ((r = grpo_generator_create(&generator, model, &gc))) return r;
+    size_t text_capacity = (size_t)L_max * 16 + 1;
+    int *prompts = (int *)GRPO_MALLOC((size_t)P * (context + 1) * sizeof(int) + (size_t)P * sizeof(int) + (size_t)P * sizeof(uint64_t));
+    char *text = (char *)GRPO_MALLOC(text_capacity);
+    if (!prompts || !text) {
+        GRPO_FREE(prompts);
+        GRPO_FREE(text);
+        grpo_generator_destroy(&generator);
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "evaluate: could not allocate buffers for %d problems", P);
+    }
+    uint64_t *seeds = (uint64_t *)(prompts + (size_t)P * (context + 1));
+    int *prompt_lengths = (int *)(seeds + P);
+    double start = grpo__now(), correct_total = 0.0, formatted = 0.0, length_total = 0.0, truncated = 0.0;
+    for (int first = 0; first < n_problems && !r; first += P) {
+        int n = n_problems - first < P ? n_problems - first : P, widest = 1;
+        for (int i = 0; i < n && !r; i++) {
+            int *row = prompts + (size_t)i * (context + 1);
+            if (grpo__encode_prompt(tok, problems[first + i].prompt, row, context + 1, &prompt_lengths[i]) ||
+                prompt_lengths[i] + L_max > context)
+                r = grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "evaluate: problem %d's prompt is %d tokens; with max_completion_tokens %d it does not fit context_length %d",
+                               first + i, prompt_lengths[i], L_max, context);
+            if (prompt_lengths[i] > widest) widest = prompt_lengths[i];
+            seeds[i] = (uint64_t)(first + i);
+        }
+        if (r) break;
+        for (int i = 1; i < n; i++) memmove(prompts + (size_t)i * widest, prompts + (size_t)i * (context + 1), (size_t)widest * sizeof(int));
+        grpo_sampling_config s = c.sampling;
+        s.max_new_tokens = L_max;
+        s.tokenizer = tok;
+        s.prompt_seeds = seeds;
+        const grpo_completions *out;
+        if ((r = grpo_generate(&generator, model, prompts, prompt_lengths, n, widest, k, &s, &out))) break;
+        for (int i = 0; i < n && !r; i++) {
+            int count = 0;
+            for (int j = 0; j < k; j++) {
+                int sequence = i * k + j, length = out->lengths[sequence];
+                const int *ids = out->tokens + (size_t)sequence * out->max_new_tokens;
+                size_t bytes = 0;
+                r = tok->decode(tok, ids, length, text, text_capacity, &bytes);
+                if (r && bytes + 1 > text_capacity) { /* a longer text than guessed: grow and retry */
+                    char *bigger = (char *)GRPO_MALLOC(bytes + 1);
+                    if (!bigger) { r = grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "evaluate: could not allocate %zu bytes for a completion", bytes + 1); break; }
+                    GRPO_FREE(text);
+                    text = bigger;
+                    text_capacity = bytes + 1;
+                    r = tok->decode(tok, ids, length, text, text_capacity, &bytes);
+                }
+                if (r) break;
+                const grpo_example *problem = &problems[first + i];
+                float value[2];
+                grpo_reward_completion(judges[0], 1, problem->prompt, text, bytes, length, problem->gold, &value[0]);
+                grpo_reward_completion(judges[1], 1, problem->prompt, text, bytes, length, problem->gold, &value[1]);
+                int is_correct = value[0] >= 1.0f, is_formatted = value[1] >= 1.0f; /* NaN: neither */
+                count += is_correct;
+                formatted += is_formatted;
+                length_total += length;
+                truncated += out->truncated[sequence];
+                if (c.on_completion) c.on_completion(c.user, first + i, j, text, is_correct, is_formatted);
+            }
+            if (correct_counts) correct_counts[first + i] = count;
+            correct_total += (double)count / k;
+        }
+    }
+    GRPO_FREE(prompts);
+    GRPO_FREE(text);
+    grpo_generator_destroy(&generator);
+    if (r) return r;
+    if (result) {
+        double samples = (double)n_problems * k;
+        result->n_problems = n_problems;
+        result->samples_per_problem = k;
+        result->pass_at_1 = correct_total / n_problems;
+        result->format_rate = formatted / samples;
+        result->mean_length = length_total / samples;
+        result->truncated_ratio = truncated / samples;
+        result->seconds = grpo__now() - start;
+    }
+    return GRPO_SUCCESS;
 }
 
 #endif /* GRPO_IMPLEMENTATION_DONE */
