@@ -1,5 +1,6 @@
 # grpo.h -- build the examples and run the tests.
 #   make            build the examples
+#   make demo       the R1-Zero demo: SFT a tiny model, GRPO, evaluate, plot (minutes; SEED=1 by default)
 #   make bench      benchmarks against PyTorch (bench/), a few minutes
 #   make test       the whole test suite: optimised BLAS build, portable build, ASan+UBSan build,
 #                   valgrind memcheck, fuzzing, and the PyTorch cross-check; ends with "N passed, M failed"
@@ -31,11 +32,19 @@ THREADS ?= 2
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards test_hf test_resume test_nonfinite test_limits test_pipeline
-EXAMPLES = quickstart hf_r1_zero
+EXAMPLES = quickstart hf_r1_zero r1_zero plot ask
 HEADERS  = grpo.h tests/test.h
 
-.PHONY: all test bench clean
+.PHONY: all test bench clean demo
 all: $(addprefix build/,$(EXAMPLES))
+
+# The R1-Zero demo (examples/r1_zero.c): nothing to download. Outputs go to DEMO_OUT.
+SEED     ?= 1
+DEMO_OUT ?= build/demo
+demo: build/r1_zero build/plot build/ask
+	OMP_NUM_THREADS=$(THREADS) build/r1_zero --seed $(SEED) --out $(DEMO_OUT)
+	build/plot -o $(DEMO_OUT)/curves.svg --title "GRPO on the digit-sum task (seed $(SEED))" $(DEMO_OUT)/metrics.jsonl
+	@echo "now ask it yourself:  build/ask \"4+8+1+9+3\""
 
 build/%: examples/%.c grpo.h | build
 	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) $< -o $@ $(BLAS_LDLIBS) $(LDLIBS)
@@ -151,7 +160,8 @@ test: $(BLAS_BUILDS) $(addprefix build/portable/,$(TESTS)) $(addprefix build/san
 		$(REPLAY_COMMANDS) \
 		$(FUZZ_COMMANDS) \
 		$(VALGRIND_COMMANDS) \
-		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed"
+		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed" \
+		"tests/demo_smoke.sh build $(PYTHON)"
 
 clean:
 	rm -rf build
