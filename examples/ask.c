@@ -6,7 +6,7 @@
      build/ask --model build/demo/base.ckpt "2+7+5"      the base model, before GRPO
 
    The question is wrapped in the same prompt template as in examples/r1_zero.c. The demo's model
-   knows one task, the sum of 3 to 7 different digits 1-9; try others and watch it fail. */
+   knows one task, the sum of 3 to 6 different digits 1-9; try others and watch it fail. */
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
 #include <stdio.h>

@@ -8,12 +8,12 @@
      build/ask "4+8+1+9+3"       ask the trained model a question of your own
 
    The story, as in the paper (arXiv 2501.12948):
-   1. A task where thinking pays. "7+3+9+4+8+2": the sum of 3 to 7 different digits. Worked out
+   1. A task where thinking pays. "7+3+9+4+8+2": the sum of 3 to 6 different digits. Worked out
       as a running total -- 07+3=10, 10+9=19, 19+4=23, ... -- each step is easy; in one leap it
       is hard for a tiny model.
-   2. A base model. R1-Zero began from a pretrained model that now and then reasoned and used the
-      format. We make one by supervised fine-tuning (SFT) on a mix of styles: worked chains,
-      answers guessed without working, answers without the tags.
+   2. A base model. R1-Zero began from a pretrained model that could reason but seldom did, and
+      used the format now and then. We make one by supervised fine-tuning (SFT) on a mix of
+      styles: worked chains, answers guessed without working, answers without the tags.
    3. GRPO (grpo.h's trainer) with accuracy + format rewards. For every prompt it samples a
       group of answers and makes the ones that score above the group's mean more likely. Which
       style scores best is for the policy to find out: nothing tells it.
@@ -36,9 +36,9 @@
 #define TRY(call) do { if ((call) != GRPO_SUCCESS) { fprintf(stderr, "error: %s\n", grpo_last_error()); exit(1); } } while (0)
 
 /* ---------------------------------------------------------------------------------------
-   1. The task: the sum of 3 to 7 different digits from 1 to 9. */
+   1. The task: the sum of 3 to 6 different digits from 1 to 9. */
 #define MIN_DIGITS 3
-#define MAX_DIGITS 7
+#define MAX_DIGITS 6
 
 typedef struct {
     int n, digits[MAX_DIGITS];
@@ -70,31 +70,41 @@ static void write_chain(const problem *p, char *out, size_t size) {
     }
 }
 
-/* The base model's training completion, in one of four styles, so that the base model sometimes
-   reasons and answers in the format and sometimes does not. Answers given without working are
-   guesses, right half of the time, as a model's would be. */
-static void base_completion(const problem *p, grpo_rng *rng, char *out, size_t size) {
+/* The base model's training completions come in four styles. SFT has two phases: first
+   ("pretraining") mostly worked chains, so that the model learns to reason; then (its "habits",
+   the last fifth of the steps) mostly guesses. The base model can reason but seldom does, like
+   the pretrained models R1-Zero started from. Guesses are right half of the time. */
+enum { CHAIN, GUESS, ANSWER_ONLY, PLAIN };
+static const float style_shares[2][4] = {{0.80f, 0.10f, 0.05f, 0.05f},  /* phase 1 */
+                                         {0.15f, 0.45f, 0.20f, 0.20f}}; /* phase 2 */
+
+static void base_completion(const problem *p, int phase, grpo_rng *rng, char *out, size_t size) {
     char chain[128];
-    int guess = atoi(p->gold);
+    int guess = atoi(p->gold), style = 0;
     if (grpo_rng_uniform(rng) < 0.5f) guess += (grpo_rng_next(rng) % 2 ? 1 : -1) * (1 + (int)(grpo_rng_next(rng) % 3));
-    float u = grpo_rng_uniform(rng);
-    if (u < 0.40f) {                 /* 40%: the worked chain, in the format */
+    for (float u = grpo_rng_uniform(rng); style < 3 && u >= style_shares[phase][style]; style++) u -= style_shares[phase][style];
+    switch (style) {
+    case CHAIN:        /* the worked chain, in the format */
         write_chain(p, chain, sizeof chain);
         snprintf(out, size, "<think>\n%s</think>\n<answer>%s</answer>", chain, p->gold);
-    } else if (u < 0.70f) {          /* 30%: the format, but no working: a guess */
+        break;
+    case GUESS:        /* the format, but no working */
         snprintf(out, size, "<think>\nthat is easy\n</think>\n<answer>%d</answer>", guess);
-    } else if (u < 0.85f) {          /* 15%: a guess without the think tags (format reward 0) */
+        break;
+    case ANSWER_ONLY:  /* no think tags: format reward 0 */
         snprintf(out, size, "<answer>%d</answer>", guess);
-    } else {                         /* 15%: plain text (format and accuracy rewards 0) */
+        break;
+    default:           /* plain text: format and accuracy rewards 0 */
         snprintf(out, size, "the sum is %d", guess);
     }
 }
 
-/* The prompt. R1-Zero's template (grpo_r1_zero_prompt) puts 393 bytes of English before the
-   question: for a byte-level model that is 393 tokens, more than the question and the longest
-   answer together four times over, and a model trained from random weights cannot read English:
-   to it the template is a constant prefix that would make every step 3-5x slower. We keep the
-   template's frame, the part this model does see: "User: <question>. Assistant:". */
+/* The prompt. R1-Zero's template (grpo_r1_zero_prompt) wraps the question in 418 bytes of
+   English: for a byte-level model 418 tokens, four times the question and the longest answer
+   together. A model trained from random weights cannot read English; to it the template would
+   be a constant prefix that makes every training row 4.7x longer (a context of 512 instead of
+   160) and the demo several times slower. So we keep the template's frame, the part this model
+   does see: "User: <question>. Assistant:". */
 static void make_prompt(const problem *p, char *out, size_t size) {
     snprintf(out, size, "User: %s. Assistant:", p->question);
 }
@@ -137,14 +147,14 @@ static double now(void) {
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* grpo_evaluate calls this for every completion; we keep the first two of the first four
-   problems, to show what the model writes before and after GRPO. */
-typedef struct { FILE *file; } sample_log;
+/* grpo_evaluate calls this for every completion; we show the first sample of the first six
+   problems, to see what the model writes before and after GRPO. */
+typedef struct { FILE *file; const grpo_example *problems; } sample_log;
 static void show_sample(void *user, int problem_index, int sample, const char *completion, int correct, int formatted) {
     sample_log *log = (sample_log *)user;
-    if (problem_index >= 4 || sample >= 2) return;
+    if (problem_index >= 6 || sample > 0) return;
     for (FILE *f = stdout; f; f = f == stdout ? log->file : NULL) {
-        fprintf(f, "  problem %d, sample %d (%s, %s):\n    ", problem_index + 1, sample + 1,
+        fprintf(f, "  %s  (gold %s: %s, %s)\n    ", log->problems[problem_index].prompt, log->problems[problem_index].gold,
                 correct ? "correct" : "wrong", formatted ? "well-formed" : "not well-formed");
         for (const char *c = completion; *c; c++) fputs(*c == '\n' ? "\n    " : (char[2]){*c, 0}, f);
         fputc('\n', f);
@@ -156,7 +166,7 @@ static grpo_eval_result evaluate(grpo_model *model, const grpo_tokenizer *tok, c
     grpo_eval_config eval = {0};   /* sampling zero means R1's: temperature 0.6, top-p 0.95 */
     eval.samples_per_problem = s->eval_k, eval.max_completion_tokens = s->max_completion, eval.tokenizer = tok;
     eval.sampling.seed = s->seed;  /* the same samples' random streams before and after GRPO */
-    sample_log log = {samples};
+    sample_log log = {samples, held_out};
     eval.on_completion = show_sample, eval.user = &log;
     printf("\n%s on %d held-out problems (pass@1 over k = %d samples, temperature 0.6, top-p 0.95):\n", title, s->eval_problems, s->eval_k);
     if (samples) fprintf(samples, "%s, held-out problems:\n", title);
@@ -175,7 +185,7 @@ static void usage(const char *program) {
            "  --out DIR         where logs and checkpoints go (default build/demo)\n"
            "  --sft-steps N     supervised steps of 32 examples (default 600)\n"
            "  --grpo-steps N    GRPO steps of 8 prompts x 8 completions (default 100)\n"
-           "  --grpo-lr X       GRPO learning rate (default 3e-5; try 3e-4 and watch it fall apart)\n"
+           "  --grpo-lr X       GRPO learning rate (default 5e-5; try 5e-4 and watch it fall apart)\n"
            "  --beta X          KL coefficient (default 0.01)\n"
            "  --eval N          held-out problems (default 200), each sampled k = 8 times\n"
            "  --smoke           a seconds-long run with a tiny model, to check that everything works\n"
@@ -183,7 +193,7 @@ static void usage(const char *program) {
 }
 
 int main(int argc, char **argv) {
-    settings s = {1, "build/demo", 128, 2, 160, 600, 32, 2e-3f, 100, 8, 8, 112, 3e-5f, 0.01f, 200, 8};
+    settings s = {1, "build/demo", 128, 2, 160, 600, 32, 2e-3f, 100, 8, 8, 112, 5e-5f, 0.01f, 200, 8};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(argv[0]); return 0; }
@@ -245,7 +255,7 @@ int main(int argc, char **argv) {
             problem p;
             make_training_problem(&rng, &held_out_keys, &p);
             make_prompt(&p, texts[b][0], sizeof texts[b][0]);
-            base_completion(&p, &rng, texts[b][1], sizeof texts[b][1]);
+            base_completion(&p, step >= s.sft_steps * 4 / 5, &rng, texts[b][1], sizeof texts[b][1]);
             batch[b].prompt = texts[b][0], batch[b].completion = texts[b][1];
         }
         grpo_sft_metrics m;
@@ -288,7 +298,7 @@ int main(int argc, char **argv) {
     char (*step_prompts)[48] = calloc((size_t)B, 48);
     printf("\nGRPO: %d steps of %d prompts x %d completions, rewards accuracy + format, lr %.0e, beta %g\n",
            s.grpo_steps, B, s.group_size, s.grpo_lr, s.beta);
-    printf("  (averages over 5 steps; accuracy and format are the shares of sampled completions that score 1)\n");
+    printf("  (means over 5 steps of the rollouts, sampled at temperature 1: accuracy and format are the shares that score 1)\n");
     double grpo_start = now(), sums[5] = {0};
     for (int step = 0; step < s.grpo_steps; step++) {
         for (int i = 0; i < B; i++) {  /* fresh problems every step, never a held-out one */
