@@ -183,7 +183,7 @@ static void usage(const char *program) {
            "accuracy + format rewards, evaluate on held-out problems before and after.\n"
            "  --seed N          random seed (default 1)\n"
            "  --out DIR         where logs and checkpoints go (default build/demo)\n"
-           "  --sft-steps N     supervised steps of 32 examples (default 600)\n"
+           "  --sft-steps N     supervised steps of 32 examples (default 800)\n"
            "  --grpo-steps N    GRPO steps of 8 prompts x 8 completions (default 100)\n"
            "  --grpo-lr X       GRPO learning rate (default 5e-5; try 5e-4 and watch it fall apart)\n"
            "  --beta X          KL coefficient (default 0.01)\n"
@@ -193,7 +193,7 @@ static void usage(const char *program) {
 }
 
 int main(int argc, char **argv) {
-    settings s = {1, "build/demo", 128, 2, 160, 600, 32, 2e-3f, 100, 8, 8, 112, 5e-5f, 0.01f, 200, 8};
+    settings s = {1, "build/demo", 128, 2, 160, 800, 32, 2e-3f, 100, 8, 8, 112, 5e-5f, 0.01f, 200, 8};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(argv[0]); return 0; }
