@@ -45,6 +45,8 @@
                                         AdamW); dynamic sampling; metrics named as TRL's
     14. checkpoints                     documented binary format, written atomically
     14b. Hugging Face models            config.json + safetensors (F32/F16/BF16, sharded) in and out
+    15. around GRPO                     SFT steps on (prompt, completion) pairs; evaluation by
+                                        sampling: pass@1 over k samples, format rate
 
    DIMENSIONS, the same letters everywhere (as in SPEC.md):
      B batch of sequences, T time (tokens per sequence), N = B*T rows, C d_model,
@@ -105,7 +107,7 @@
           generation, rewards, the GRPO loss and step; JSON; Hugging Face models (config.json,
           safetensors) and byte-level BPE tokenizers (tokenizer.json); checkpoint version 2
           (reference model, data order) with grpo_trainer_save/_load for exact resume,
-          grpo_data_order, NaN/Inf checks on every update, grpo_set_memory_limit.
+          grpo_data_order, NaN/Inf checks on every update, grpo_set_memory_limit; SFT steps, evaluation.
 
    LICENCE at the end of the file.
 */
