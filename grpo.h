@@ -518,9 +518,14 @@ typedef struct {
     grpo_generator_config config;  /* resolved */
     grpo_config model_config;      /* of the model it was made for */
     int head_size, max_sequences, n_threads;
-    float *cache_k, *cache_v;      /* (L, max_sequences, max_new_tokens, KVH*D) keys/values of generated tokens */
-    float *x, *normed, *q, *k, *v, *att_out, *projected, *gate, *up, *hidden, *rstd, *logits; /* per active row */
+    /* Keys are stored transposed, a head's D rows over positions, so that a query's scores
+       over all positions are D multiply-adds of contiguous vectors (no reduction per key). */
+    float *cache_k;                /* (L, max_sequences, KVH, D, max_new_tokens) keys of generated tokens */
+    float *cache_v;                /* (L, max_sequences, max_new_tokens, KVH*D) values of generated tokens */
+    float *prompt_k;               /* (L, max_prompts, KVH, D, context_length) the prompts' keys, from the prefill */
+    float *x, *normed, *q, *k, *v, *att_out, *hidden, *rstd, *logits; /* per active row */
     float *scores;                 /* (max_sequences * H, context_length) attention scratch */
+    float *packed;                 /* the decode matmuls' transposed copy of their input rows */
     float *sample_probs;           /* (n_threads, V) sampler scratch */
     void *sample_candidates;       /* (n_threads, V) */
     float *prefill_logprobs;       /* (max_prompts * context_length) */
@@ -2990,10 +2995,14 @@ GRPODEF void grpo_model_zero_grad(grpo_model *model) {
 
 /* A vectorisable expf (Cephes' polynomial, relative error ~2e-7 over the clamped range).
    glibc's expf does not vectorise without -ffast-math, and a scalar exp in softmax or SiLU
-   costs more than the matmuls around it. */
+   costs more than the matmuls around it. Written so that GCC vectorises loops that call it
+   under -std=c11 without -ffast-math: the clamp as two selects (fminf/fmaxf and floorf block
+   vectorisation there), n = round(x / ln 2) by the 1.5 * 2^23 trick (exact for |n| < 2^22),
+   and the 2^n bit pattern through memcpy. */
 static inline float grpo__expf(float x) {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f;
     r = r + n * 2.12194440e-4f;
     float p = 1.9875691500e-4f;
@@ -3003,9 +3012,10 @@ static inline float grpo__expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    union { uint32_t u; float f; } scale;
-    scale.u = (uint32_t)((int32_t)n + 127) << 23;
-    return p * scale.f;
+    int32_t bits = ((int32_t)n + 127) * (1 << 23); /* 2^n; n is in [-126, 127] */
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
 }
 
 /* Dot product. The simd pragma lets the compiler split the sum into vector lanes (it may not
@@ -3100,6 +3110,182 @@ static void grpo__matmul_backward(float *dinp, float *dweight, float *dbias, con
             dbias[o] += sum;
         }
     }
+}
+
+/* Matmul for few rows: out (M, OC) = inp (M, IC) W^T + bias, W (OC, IC) in its stored layout.
+   This is decoding's shape: M = the active sequences (1 to a few hundred), W a weight matrix
+   read once per step. cblas_sgemm packs W into its own panel layout on every call, which at
+   M = 16..64 costs about as much as the arithmetic; this kernel instead packs the few rows of
+   inp, transposed, into scratch (IC, M rounded up to the vector width) and streams W once in
+   its own layout: MR rows of W at a time, each W element broadcast against NV vectors of
+   16 (AVX-512) or 8 (AVX2) rows of inp, MR x NV accumulators held in registers. Threads split
+   the rows of W (output columns) evenly, static, no reductions across threads.
+   Each output is one fused multiply-add chain over k = 0..IC-1 in order, whatever M, the
+   blocking or the thread count: a sequence's logits do not depend on which other sequences
+   share its batch, and the result is bit-identical for any number of threads. Without
+   AVX-512 or AVX2+FMA it is grpo__sgemm. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#define GRPO__LANES 16
+#define GRPO__ROW_VECTORS 4 /* vectors of rows per block: 64 rows */
+typedef __m512 grpo__vector;
+#define grpo__vector_load(p) _mm512_loadu_ps(p)
+#define grpo__vector_store(p, v) _mm512_storeu_ps(p, v)
+#define grpo__vector_splat(x) _mm512_set1_ps(x)
+#define grpo__vector_fma(a, b, c) _mm512_fmadd_ps(a, b, c)
+#define grpo__vector_zero() _mm512_setzero_ps()
+#elif defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define GRPO__LANES 8
+#define GRPO__ROW_VECTORS 2 /* 16 rows */
+typedef __m256 grpo__vector;
+#define grpo__vector_load(p) _mm256_loadu_ps(p)
+#define grpo__vector_store(p, v) _mm256_storeu_ps(p, v)
+#define grpo__vector_splat(x) _mm256_set1_ps(x)
+#define grpo__vector_fma(a, b, c) _mm256_fmadd_ps(a, b, c)
+#define grpo__vector_zero() _mm256_setzero_ps()
+#endif
+
+#ifdef GRPO__LANES
+#define GRPO__ROW_BLOCK (GRPO__LANES * GRPO__ROW_VECTORS)
+#if defined(__GNUC__)
+#define GRPO__ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define GRPO__ALWAYS_INLINE static inline
+#endif
+
+/* One tile: tile (MR, NV * LANES) = W[MR rows, 0..IC) x packed[0..IC, NV * LANES columns].
+   MR and NV are constants at each call site, so the accumulators live in registers. */
+GRPO__ALWAYS_INLINE void grpo__rows_tile(float *tile, const float *w, size_t ldw, const float *packed,
+                                         int width, int IC, const int MR, const int NV) {
+    grpo__vector acc[16][GRPO__ROW_VECTORS];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = grpo__vector_zero();
+    for (int k = 0; k < IC; k++) {
+        const float *xk = packed + (size_t)k * width;
+        grpo__vector x[GRPO__ROW_VECTORS];
+        for (int v = 0; v < NV; v++) x[v] = grpo__vector_load(xk + v * GRPO__LANES);
+        for (int r = 0; r < MR; r++) {
+            grpo__vector wr = grpo__vector_splat(w[(size_t)r * ldw + k]);
+            for (int v = 0; v < NV; v++) acc[r][v] = grpo__vector_fma(wr, x[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) grpo__vector_store(tile + r * GRPO__ROW_BLOCK + v * GRPO__LANES, acc[r][v]);
+}
+
+#define GRPO__ROWS_TILE(MR, NV) \
+    static void grpo__rows_tile_##MR##x##NV(float *tile, const float *w, size_t ldw, const float *packed, int width, int IC) { \
+        grpo__rows_tile(tile, w, ldw, packed, width, IC, MR, NV); }
+#if GRPO__LANES == 16
+/* rows of W per tile for NV = 1..4 vectors of inp rows: 16x1, 12x2, 8x3, 6x4 accumulators,
+   at most 24 of the 32 vector registers; smaller tiles finish a thread's share of rows */
+GRPO__ROWS_TILE(16, 1) GRPO__ROWS_TILE(12, 2) GRPO__ROWS_TILE(8, 3) GRPO__ROWS_TILE(6, 4)
+GRPO__ROWS_TILE(4, 1) GRPO__ROWS_TILE(4, 2) GRPO__ROWS_TILE(4, 3) GRPO__ROWS_TILE(4, 4)
+GRPO__ROWS_TILE(1, 1) GRPO__ROWS_TILE(1, 2) GRPO__ROWS_TILE(1, 3) GRPO__ROWS_TILE(1, 4)
+typedef void (*grpo__rows_tile_function)(float *, const float *, size_t, const float *, int, int);
+static const grpo__rows_tile_function grpo__rows_tiles[3][GRPO__ROW_VECTORS] = {
+    {grpo__rows_tile_16x1, grpo__rows_tile_12x2, grpo__rows_tile_8x3, grpo__rows_tile_6x4},
+    {grpo__rows_tile_4x1, grpo__rows_tile_4x2, grpo__rows_tile_4x3, grpo__rows_tile_4x4},
+    {grpo__rows_tile_1x1, grpo__rows_tile_1x2, grpo__rows_tile_1x3, grpo__rows_tile_1x4}};
+static const int grpo__rows_tile_height[3][GRPO__ROW_VECTORS] = {{16, 12, 8, 6}, {4, 4, 4, 4}, {1, 1, 1, 1}};
+#else
+/* 16 vector registers: 12x1 and 6x2 accumulators */
+GRPO__ROWS_TILE(12, 1) GRPO__ROWS_TILE(6, 2) GRPO__ROWS_TILE(4, 1) GRPO__ROWS_TILE(4, 2)
+GRPO__ROWS_TILE(1, 1) GRPO__ROWS_TILE(1, 2)
+typedef void (*grpo__rows_tile_function)(float *, const float *, size_t, const float *, int, int);
+static const grpo__rows_tile_function grpo__rows_tiles[3][GRPO__ROW_VECTORS] = {
+    {grpo__rows_tile_12x1, grpo__rows_tile_6x2}, {grpo__rows_tile_4x1, grpo__rows_tile_4x2},
+    {grpo__rows_tile_1x1, grpo__rows_tile_1x2}};
+static const int grpo__rows_tile_height[3][GRPO__ROW_VECTORS] = {{12, 6}, {4, 4}, {1, 1}};
+#endif
+#undef GRPO__ROWS_TILE
+#endif /* GRPO__LANES */
+
+/* Floats of scratch grpo__matmul_rows needs for M rows, width = max(IC, OC): the packed
+   inputs (IC, M rounded up to 16), or, without the vector kernel, SwiGLU's up half (M, OC). */
+static size_t grpo__matmul_rows_scratch(int M, int width) {
+    return (size_t)width * (size_t)((M + 15) / 16 * 16);
+}
+
+static void grpo__swiglu_forward(float *hidden, const float *gate, const float *up, size_t count);
+
+/* What grpo__matmul_rows does with each result y = inp W^T: */
+enum {
+    GRPO__ROWS_STORE,  /* out = y + bias */
+    GRPO__ROWS_ADD,    /* out += y: a residual connection (bias must be NULL) */
+    GRPO__ROWS_SWIGLU  /* out = silu(inp W^T) * (inp W2^T): SwiGLU's gate and up in one pass */
+};
+
+/* out (M, OC) = inp (M, IC) W^T (+ bias), W (OC, IC), for a few rows M; see above. weight2
+   (OC, IC) is the up projection in GRPO__ROWS_SWIGLU mode, else NULL. scratch holds
+   grpo__matmul_rows_scratch(M, IC) floats. */
+static void grpo__matmul_rows(float *out, const float *inp, const float *weight, const float *weight2,
+                              const float *bias, int M, int IC, int OC, float *scratch, int mode) {
+    if (M <= 0) return;
+#ifdef GRPO__LANES
+    int padded = (M + GRPO__LANES - 1) / GRPO__LANES * GRPO__LANES;
+    #pragma omp parallel
+    {
+        /* pack: block c of up to GRPO__ROW_BLOCK rows starting at row m0 is (IC, width) at
+           scratch + m0 * IC; rows past M are zero */
+        #pragma omp for schedule(static)
+        for (int m = 0; m < padded; m++) {
+            int m0 = m / GRPO__ROW_BLOCK * GRPO__ROW_BLOCK, width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
+            float *column = scratch + (size_t)m0 * IC + (m - m0);
+            const float *x = inp + (size_t)m * IC;
+            if (m < M) for (int k = 0; k < IC; k++) column[(size_t)k * width] = x[k];
+            else for (int k = 0; k < IC; k++) column[(size_t)k * width] = 0.0f;
+        }
+        int threads = 1, thread = 0;
+#ifdef _OPENMP
+        threads = omp_get_num_threads();
+        thread = omp_get_thread_num();
+#endif
+        /* this thread's rows of W, in groups of 48 that stay in L2 across blocks of inp rows */
+        int first = (int)((long long)OC * thread / threads), last = (int)((long long)OC * (thread + 1) / threads);
+        float tile[16 * GRPO__ROW_BLOCK], tile2[16 * GRPO__ROW_BLOCK];
+        for (int group = first; group < last; group += 48) {
+            int group_end = group + 48 < last ? group + 48 : last;
+            for (int m0 = 0; m0 < padded; m0 += GRPO__ROW_BLOCK) {
+                int width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
+                int vectors = width / GRPO__LANES, rows = M - m0 < width ? M - m0 : width;
+                const float *packed = scratch + (size_t)m0 * IC;
+                for (int o = group; o < group_end;) {
+                    int size = 0;
+                    while (o + grpo__rows_tile_height[size][vectors - 1] > group_end) size++;
+                    int height = grpo__rows_tile_height[size][vectors - 1];
+                    grpo__rows_tiles[size][vectors - 1](tile, weight + (size_t)o * IC, (size_t)IC, packed, width, IC);
+                    if (mode == GRPO__ROWS_SWIGLU) {
+                        grpo__rows_tiles[size][vectors - 1](tile2, weight2 + (size_t)o * IC, (size_t)IC, packed, width, IC);
+                        #pragma omp simd
+                        for (int i = 0; i < height * GRPO__ROW_BLOCK; i++)
+                            tile[i] = tile[i] / (1.0f + grpo__expf(-tile[i])) * tile2[i];
+                    }
+                    for (int j = 0; j < rows; j++) {
+                        float *y = out + (size_t)(m0 + j) * OC + o;
+                        const float *t = tile + j;
+                        if (mode == GRPO__ROWS_ADD) for (int r = 0; r < height; r++) y[r] += t[r * GRPO__ROW_BLOCK];
+                        else if (bias) for (int r = 0; r < height; r++) y[r] = t[r * GRPO__ROW_BLOCK] + bias[o + r];
+                        else for (int r = 0; r < height; r++) y[r] = t[r * GRPO__ROW_BLOCK];
+                    }
+                    o += height;
+                }
+            }
+        }
+    }
+#else
+    /* no vector kernel: the BLAS or portable matmul, then the mode's elementwise part */
+    if (mode == GRPO__ROWS_STORE) {
+        grpo__matmul_forward(out, inp, weight, bias, M, IC, OC);
+    } else if (mode == GRPO__ROWS_ADD) {
+        grpo__sgemm(0, 1, M, OC, IC, 1.0f, inp, IC, weight, IC, 1.0f, out, OC);
+    } else {
+        grpo__matmul_forward(out, inp, weight, NULL, M, IC, OC);
+        grpo__matmul_forward(scratch, inp, weight2, NULL, M, IC, OC);
+        grpo__swiglu_forward(out, out, scratch, (size_t)M * OC);
+    }
+#endif
 }
 
 /* x (N, C) = table[tokens] */
@@ -3658,16 +3844,18 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
 #ifdef _OPENMP
     threads = omp_get_max_threads();
 #endif
-    size_t S, L = (size_t)m->n_layers, C = (size_t)m->d_model, V = (size_t)m->vocab_size, F = (size_t)m->d_ff;
+    size_t L = (size_t)m->n_layers, C = (size_t)m->d_model, V = (size_t)m->vocab_size, F = (size_t)m->d_ff;
     size_t D = (size_t)model->head_size, QD = (size_t)m->n_heads * D, KD = (size_t)m->n_kv_heads * D, T = (size_t)m->context_length;
-    size_t cache, scores, floats = 0, ints = 0, prefill;
+    size_t S = 0, cache = 0, scores = 0, floats = 0, ints = 0, prefill = 0, prompt_cache = 0;
     int ok = grpo__mul((size_t)c.max_prompts, (size_t)c.max_group_size, &S) && S <= GRPO__MAX_DIMENSION &&
              grpo__mul3(L * S, (size_t)c.max_new_tokens, KD, &cache) && grpo__mul3(S, (size_t)m->n_heads, T, &scores) &&
-             grpo__mul((size_t)c.max_prompts, T, &prefill);
-    /* per-row buffers: x, normed, q, k, v, att_out, projected, gate, up, hidden, rstd, logits */
-    size_t row_floats = C + C + QD + KD + KD + QD + C + F + F + F + 1 + V;
-    size_t sampler = (size_t)threads * V;
+             grpo__mul((size_t)c.max_prompts, T, &prefill) && grpo__mul3(L * (size_t)c.max_prompts, T, KD, &prompt_cache);
+    /* per-row buffers: x, normed, q, k, v, att_out, hidden, rstd, logits */
+    size_t row_floats = C + C + QD + KD + KD + QD + F + 1 + V;
+    size_t sampler = (size_t)threads * V, widest = C > QD ? (C > F ? C : F) : (QD > F ? QD : F);
+    size_t packed = ok ? grpo__matmul_rows_scratch((int)S, (int)widest) : 0;
     ok = ok && grpo__mul(S, row_floats, &floats) && grpo__add(floats, 2 * cache, &floats) && grpo__add(floats, scores, &floats) &&
+         grpo__add(floats, packed, &floats) && grpo__add(floats, prompt_cache, &floats) &&
          grpo__add(floats, sampler * 3, &floats) /* probs + candidates (8 bytes each) */ && grpo__add(floats, prefill, &floats);
     size_t rng_ints = S * 2 /* grpo_rng is 8 bytes */, out_ints = 0;
     ok = ok && grpo__mul(S, (size_t)c.max_new_tokens, &out_ints);
@@ -3697,19 +3885,18 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
 #define GRPO__TAKE(pointer, count) (pointer = f, f += (count))
     GRPO__TAKE(generator->cache_k, cache);
     GRPO__TAKE(generator->cache_v, cache);
+    GRPO__TAKE(generator->prompt_k, prompt_cache);
     GRPO__TAKE(generator->x, S * C);
     GRPO__TAKE(generator->normed, S * C);
     GRPO__TAKE(generator->q, S * QD);
     GRPO__TAKE(generator->k, S * KD);
     GRPO__TAKE(generator->v, S * KD);
     GRPO__TAKE(generator->att_out, S * QD);
-    GRPO__TAKE(generator->projected, S * C);
-    GRPO__TAKE(generator->gate, S * F);
-    GRPO__TAKE(generator->up, S * F);
     GRPO__TAKE(generator->hidden, S * F);
     GRPO__TAKE(generator->rstd, S);
     GRPO__TAKE(generator->logits, S * V);
     GRPO__TAKE(generator->scores, scores);
+    GRPO__TAKE(generator->packed, packed);
     GRPO__TAKE(generator->sample_probs, sampler);
     generator->sample_candidates = f; f += 2 * sampler;
     GRPO__TAKE(generator->prefill_logprobs, prefill);
@@ -3732,71 +3919,164 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     return GRPO_SUCCESS;
 }
 
+/* After the prefill forward of n_prompts prompts (T tokens per row): keeps their lengths and
+   copies their keys, transposed, into gen->prompt_k for the decode steps. */
+static void grpo__decode_prefill(grpo_generator *gen, const grpo_model *model, int n_prompts, int T, const int *prompt_lengths) {
+    const grpo_config *c = &model->config;
+    int L = c->n_layers, KVH = c->n_kv_heads, D = model->head_size, KD = KVH * D, context = c->context_length;
+    size_t prefill_N = (size_t)n_prompts * T, max_prompts = (size_t)gen->config.max_prompts;
+    memcpy(gen->prompt_lengths, prompt_lengths, (size_t)n_prompts * sizeof(int));
+    #pragma omp parallel for collapse(2) schedule(static)
+    for (int l = 0; l < L; l++)
+        for (int b = 0; b < n_prompts; b++) {
+            const float *k = model->acts.k + ((size_t)l * prefill_N + (size_t)b * T) * KD;
+            float *kt = gen->prompt_k + ((size_t)l * max_prompts + b) * KD * context;
+            for (int t = 0; t < prompt_lengths[b]; t++)
+                for (int e = 0; e < KD; e++) kt[(size_t)e * context + t] = k[(size_t)t * KD + e];
+        }
+}
+
+/* Softmax attention of one query q (D) over n_prompt keys/values of its prompt and n_own of
+   its own generated tokens; keys transposed (D rows of stride prompt_stride / own_stride),
+   values one row per position (stride value_stride floats). score is scratch of
+   n_prompt + n_own floats. Each score is a sum over d in order and each output a sum over
+   positions in order, whatever the vector width: deterministic. */
+#ifdef GRPO__LANES
+/* A mask (or mask vector) for the first count (0..LANES) lanes, for loads and stores at tails;
+   masked-off lanes are not touched, so nothing past the end is read. */
+#if GRPO__LANES == 16
+typedef __mmask16 grpo__lanes;
+static inline grpo__lanes grpo__lanes_first(int count) { return (__mmask16)(count >= 16 ? 0xFFFF : (1u << (count < 0 ? 0 : count)) - 1u); }
+#define grpo__vector_load_lanes(p, mask) _mm512_maskz_loadu_ps(mask, p)
+#define grpo__vector_store_lanes(p, mask, v) _mm512_mask_storeu_ps(p, mask, v)
+#else
+typedef __m256i grpo__lanes;
+static inline grpo__lanes grpo__lanes_first(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define grpo__vector_load_lanes(p, mask) _mm256_maskload_ps(p, mask)
+#define grpo__vector_store_lanes(p, mask, v) _mm256_maskstore_ps(p, mask, v)
+#endif
+
+/* score[j] = scale * sum_d q[d] kt[d * stride + j] for j < n: four vectors of positions at a
+   time with their sums in registers across d. */
+static void grpo__scores_transposed(float *score, const float *q, float scale, const float *kt, size_t stride, int n, int D) {
+    for (int j0 = 0; j0 < n; j0 += 4 * GRPO__LANES) {
+        grpo__lanes mask[4];
+        grpo__vector acc[4];
+        for (int v = 0; v < 4; v++) { mask[v] = grpo__lanes_first(n - j0 - v * GRPO__LANES); acc[v] = grpo__vector_zero(); }
+        const float *k = kt + j0;
+        for (int d = 0; d < D; d++, k += stride) {
+            grpo__vector qd = grpo__vector_splat(q[d] * scale);
+            for (int v = 0; v < 4; v++) acc[v] = grpo__vector_fma(qd, grpo__vector_load_lanes(k + v * GRPO__LANES, mask[v]), acc[v]);
+        }
+        for (int v = 0; v < 4; v++) grpo__vector_store_lanes(score + j0 + v * GRPO__LANES, mask[v], acc[v]);
+    }
+}
+
+/* out[d] += sum_j weight[j] * values[j * stride + d], four vectors of out at a time. */
+static void grpo__weighted_values(float *out, const float *weight, const float *values, size_t stride, int n, int D) {
+    for (int d0 = 0; d0 < D; d0 += 4 * GRPO__LANES) {
+        grpo__lanes mask[4];
+        grpo__vector acc[4];
+        for (int v = 0; v < 4; v++) {
+            mask[v] = grpo__lanes_first(D - d0 - v * GRPO__LANES);
+            acc[v] = grpo__vector_load_lanes(out + d0 + v * GRPO__LANES, mask[v]);
+        }
+        const float *value = values + d0;
+        for (int j = 0; j < n; j++, value += stride) {
+            grpo__vector a = grpo__vector_splat(weight[j]);
+            for (int v = 0; v < 4; v++) acc[v] = grpo__vector_fma(a, grpo__vector_load_lanes(value + v * GRPO__LANES, mask[v]), acc[v]);
+        }
+        for (int v = 0; v < 4; v++) grpo__vector_store_lanes(out + d0 + v * GRPO__LANES, mask[v], acc[v]);
+    }
+}
+#else
+static void grpo__scores_transposed(float *score, const float *q, float scale, const float *kt, size_t stride, int n, int D) {
+    for (int j = 0; j < n; j++) score[j] = 0.0f;
+    for (int d = 0; d < D; d++) {
+        float qd = q[d] * scale;
+        const float *k = kt + (size_t)d * stride;
+        for (int j = 0; j < n; j++) score[j] += qd * k[j];
+    }
+}
+static void grpo__weighted_values(float *out, const float *weight, const float *values, size_t stride, int n, int D) {
+    for (int j = 0; j < n; j++)
+        for (int d = 0; d < D; d++) out[d] += weight[j] * values[(size_t)j * stride + d];
+}
+#endif
+
+static void grpo__decode_attend(float *out, float *score, const float *q, int D, float scale,
+                                const float *prompt_k, size_t prompt_stride, const float *prompt_v, int n_prompt,
+                                const float *own_k, size_t own_stride, const float *own_v, int n_own, size_t value_stride) {
+    int n = n_prompt + n_own;
+    grpo__scores_transposed(score, q, scale, prompt_k, prompt_stride, n_prompt, D);
+    grpo__scores_transposed(score + n_prompt, q, scale, own_k, own_stride, n_own, D);
+    float maxval = -INFINITY, sum = 0.0f;
+    #pragma omp simd reduction(max:maxval)
+    for (int j = 0; j < n; j++) maxval = score[j] > maxval ? score[j] : maxval;
+    #pragma omp simd reduction(+:sum)
+    for (int j = 0; j < n; j++) { score[j] = grpo__expf(score[j] - maxval); sum += score[j]; }
+    float inv = 1.0f / sum;
+    #pragma omp simd
+    for (int j = 0; j < n; j++) score[j] *= inv;
+    for (int d = 0; d < D; d++) out[d] = 0.0f;
+    grpo__weighted_values(out, score, prompt_v, value_stride, n_prompt, D);
+    grpo__weighted_values(out, score + n_prompt, own_v, value_stride, n_own, D);
+}
+
 /* One decoding pass for n active rows: row i feeds token row_token[i] of sequence
    row_sequence[i] at position row_position[i], which is its row_step[i]-th generated token.
-   Its keys and values go into the sequence's cache; it attends to its prompt's keys (the
-   prefill activations of the model, prompt b = sequence / G, prefill_T tokens per row) and to
-   its own generated ones. Writes logits (n, V). */
+   Its keys and values go into the sequence's cache; it attends to its prompt's keys and values
+   (gen->prompt_k from grpo__decode_prefill, the model's prefill activations for the values,
+   prompt b = sequence / G, prefill_T tokens per row) and to its own generated ones. Writes
+   logits (n, V). The matmuls are grpo__matmul_rows, with residual adds and SwiGLU fused in. */
 static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int n, int G, int prefill_T) {
     const grpo_config *c = &model->config;
     const grpo_parameters *p = &model->params;
     int C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers, H = c->n_heads, KVH = c->n_kv_heads;
     int D = model->head_size, QD = H * D, KD = KVH * D, group = H / KVH, max_new = gen->config.max_new_tokens;
+    int context = c->context_length;
     size_t prefill_N = (size_t)model->batch_size * prefill_T, S = (size_t)gen->max_sequences;
+    size_t max_prompts = (size_t)gen->config.max_prompts;
     float scale = 1.0f / sqrtf((float)D);
     grpo__embedding_forward(gen->x, gen->row_token, p->token_embedding, n, C);
     for (int l = 0; l < L; l++) {
         grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->attn_norm + (size_t)l * C, n, C, c->norm_eps);
-        grpo__matmul_forward(gen->q, gen->normed, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD);
-        grpo__matmul_forward(gen->k, gen->normed, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD);
-        grpo__matmul_forward(gen->v, gen->normed, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD);
+        grpo__matmul_rows(gen->q, gen->normed, p->wq + (size_t)l * QD * C, NULL, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD, gen->packed, GRPO__ROWS_STORE);
+        grpo__matmul_rows(gen->k, gen->normed, p->wk + (size_t)l * KD * C, NULL, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
+        grpo__matmul_rows(gen->v, gen->normed, p->wv + (size_t)l * KD * C, NULL, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
         grpo__rope_rotate(gen->q, model->rope_cos, model->rope_sin, n, 1, gen->row_position, H, D, 1.0f);
         grpo__rope_rotate(gen->k, model->rope_cos, model->rope_sin, n, 1, gen->row_position, KVH, D, 1.0f);
-        float *layer_k = gen->cache_k + (size_t)l * S * max_new * KD, *layer_v = gen->cache_v + (size_t)l * S * max_new * KD;
-        const float *prompt_k = model->acts.k + (size_t)l * prefill_N * KD, *prompt_v = model->acts.v + (size_t)l * prefill_N * KD;
+        float *layer_k = gen->cache_k + (size_t)l * S * KD * max_new, *layer_v = gen->cache_v + (size_t)l * S * max_new * KD;
+        const float *layer_prompt_k = gen->prompt_k + (size_t)l * max_prompts * KD * context;
+        const float *layer_prompt_v = model->acts.v + (size_t)l * prefill_N * KD;
+        #pragma omp parallel for schedule(static)
         for (int i = 0; i < n; i++) {
-            size_t at = ((size_t)gen->row_sequence[i] * max_new + gen->row_step[i]) * KD;
-            memcpy(layer_k + at, gen->k + (size_t)i * KD, (size_t)KD * sizeof(float));
-            memcpy(layer_v + at, gen->v + (size_t)i * KD, (size_t)KD * sizeof(float));
+            int step = gen->row_step[i];
+            size_t sequence = (size_t)gen->row_sequence[i];
+            float *kt = layer_k + sequence * KD * max_new + step;
+            for (int e = 0; e < KD; e++) kt[(size_t)e * max_new] = gen->k[(size_t)i * KD + e];
+            memcpy(layer_v + (sequence * max_new + step) * KD, gen->v + (size_t)i * KD, (size_t)KD * sizeof(float));
         }
         #pragma omp parallel for collapse(2) schedule(static)
         for (int i = 0; i < n; i++)
             for (int h = 0; h < H; h++) {
                 int sequence = gen->row_sequence[i], b = sequence / G, kvh = h / group;
-                int prompt_length = gen->prompt_lengths[b], generated = gen->row_step[i] + 1;
-                const float *q = gen->q + (size_t)i * QD + (size_t)h * D;
-                float *score = gen->scores + ((size_t)i * H + h) * c->context_length;
-                const float *pk = prompt_k + (size_t)b * prefill_T * KD + (size_t)kvh * D;
-                const float *gk = layer_k + (size_t)sequence * max_new * KD + (size_t)kvh * D;
-                float maxval = -INFINITY;
-                for (int j = 0; j < prompt_length + generated; j++) {
-                    const float *key = j < prompt_length ? pk + (size_t)j * KD : gk + (size_t)(j - prompt_length) * KD;
-                    score[j] = grpo__dot(q, key, D) * scale;
-                    if (score[j] > maxval) maxval = score[j];
-                }
-                float sum = 0.0f;
-                for (int j = 0; j < prompt_length + generated; j++) { score[j] = grpo__expf(score[j] - maxval); sum += score[j]; }
-                float inv = 1.0f / sum, *out = gen->att_out + (size_t)i * QD + (size_t)h * D;
-                const float *pv = prompt_v + (size_t)b * prefill_T * KD + (size_t)kvh * D;
-                const float *gv = layer_v + (size_t)sequence * max_new * KD + (size_t)kvh * D;
-                for (int d = 0; d < D; d++) out[d] = 0.0f;
-                for (int j = 0; j < prompt_length + generated; j++) {
-                    const float *value = j < prompt_length ? pv + (size_t)j * KD : gv + (size_t)(j - prompt_length) * KD;
-                    float a = score[j] * inv;
-                    for (int d = 0; d < D; d++) out[d] += a * value[d];
-                }
+                grpo__decode_attend(gen->att_out + (size_t)i * QD + (size_t)h * D, gen->scores + ((size_t)i * H + h) * context,
+                                    gen->q + (size_t)i * QD + (size_t)h * D, D, scale,
+                                    layer_prompt_k + ((size_t)b * KD + (size_t)kvh * D) * context, (size_t)context,
+                                    layer_prompt_v + (size_t)b * prefill_T * KD + (size_t)kvh * D, gen->prompt_lengths[b],
+                                    layer_k + ((size_t)sequence * KD + (size_t)kvh * D) * max_new, (size_t)max_new,
+                                    layer_v + (size_t)sequence * max_new * KD + (size_t)kvh * D, gen->row_step[i] + 1, (size_t)KD);
             }
-        grpo__matmul_forward(gen->projected, gen->att_out, p->wo + (size_t)l * C * QD, NULL, n, QD, C);
-        for (size_t i = 0; i < (size_t)n * C; i++) gen->x[i] += gen->projected[i];
+        grpo__matmul_rows(gen->x, gen->att_out, p->wo + (size_t)l * C * QD, NULL, NULL, n, QD, C, gen->packed, GRPO__ROWS_ADD);
         grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->mlp_norm + (size_t)l * C, n, C, c->norm_eps);
-        grpo__matmul_forward(gen->gate, gen->normed, p->w_gate + (size_t)l * F * C, NULL, n, C, F);
-        grpo__matmul_forward(gen->up, gen->normed, p->w_up + (size_t)l * F * C, NULL, n, C, F);
-        grpo__swiglu_forward(gen->hidden, gen->gate, gen->up, (size_t)n * F);
-        grpo__matmul_forward(gen->projected, gen->hidden, p->w_down + (size_t)l * C * F, NULL, n, F, C);
-        for (size_t i = 0; i < (size_t)n * C; i++) gen->x[i] += gen->projected[i];
+        grpo__matmul_rows(gen->hidden, gen->normed, p->w_gate + (size_t)l * F * C, p->w_up + (size_t)l * F * C, NULL, n, C, F, gen->packed, GRPO__ROWS_SWIGLU);
+        grpo__matmul_rows(gen->x, gen->hidden, p->w_down + (size_t)l * C * F, NULL, NULL, n, F, C, gen->packed, GRPO__ROWS_ADD);
     }
     grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->final_norm, n, C, c->norm_eps);
-    grpo__matmul_forward(gen->logits, gen->normed, p->lm_head ? p->lm_head : p->token_embedding, NULL, n, C, V);
+    grpo__matmul_rows(gen->logits, gen->normed, p->lm_head ? p->lm_head : p->token_embedding, NULL, NULL, n, C, V, gen->packed, GRPO__ROWS_STORE);
 }
 
 /* Does text (the completion's last bytes) end inside the window of the newest token with one of
@@ -3878,7 +4158,7 @@ GRPODEF grpo_result grpo_generate(grpo_generator *gen, grpo_model *model, const 
     r = grpo_model_forward(model, clean, clean, prompt_lengths, n_prompts, T, s.temperature, gen->prefill_logprobs, NULL);
     GRPO_FREE(clean);
     if (r) return r;
-    memcpy(gen->prompt_lengths, prompt_lengths, (size_t)n_prompts * sizeof(int));
+    grpo__decode_prefill(gen, model, n_prompts, T, prompt_lengths);
 
     int S = n_prompts * group_size, V = c->vocab_size, max_new = s.max_new_tokens;
     grpo_completions *out = &gen->completions;

@@ -45,7 +45,7 @@ static void test_cache_matches_full_forward(void) {
         for (int k = 0; k < K; k++) continuation[s][k] = (s * 31 + k * 17 + 5) % 256;
     float lp[NP * PT];
     CHECK(grpo_model_forward(&model, prompts, prompts, prompt_lengths_fixed, NP, PT, 1.0f, lp, NULL) == GRPO_SUCCESS, "prefill");
-    memcpy(gen.prompt_lengths, prompt_lengths_fixed, sizeof prompt_lengths_fixed);
+    grpo__decode_prefill(&gen, &model, NP, PT, prompt_lengths_fixed);
     static float cached[S][K][GRPO_BYTE_VOCAB_SIZE];
     int fed[S];
     for (int s = 0; s < S; s++) fed[s] = 0;
