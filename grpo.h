@@ -518,13 +518,16 @@ typedef struct {
     grpo_generator_config config;  /* resolved */
     grpo_config model_config;      /* of the model it was made for */
     int head_size, max_sequences, n_threads;
-    /* Keys are stored transposed, a head's D rows over positions, so that a query's scores
-       over all positions are D multiply-adds of contiguous vectors (no reduction per key). */
-    float *cache_k;                /* (L, max_sequences, KVH, D, max_new_tokens) keys of generated tokens */
-    float *cache_v;                /* (L, max_sequences, max_new_tokens, KVH*D) values of generated tokens */
-    float *prompt_k;               /* (L, max_prompts, KVH, D, context_length) the prompts' keys, from the prefill */
-    float *x, *normed, *q, *k, *v, *att_out, *hidden, *rstd, *logits; /* per active row */
-    float *scores;                 /* (max_sequences * H, context_length) attention scratch */
+    /* The KV cache, laid out for the decode steps' reads: one head's keys or values are
+       contiguous, and keys come in blocks of 16 positions stored (D, 16), so a query's scores
+       against 16 positions are D multiply-adds of whole vectors, with no reduction per key. */
+    float *cache_k;                /* (L, max_sequences, KVH, ceil(max_new_tokens / 16), D, 16) keys of generated tokens */
+    float *cache_v;                /* (L, max_sequences, KVH, max_new_tokens, D) values of generated tokens */
+    float *prompt_k;               /* (L, max_prompts, KVH, ceil(context_length / 16), D, 16) the prompts' keys */
+    float *prompt_v;               /* (L, max_prompts, KVH, context_length, D) the prompts' values */
+    float *x, *normed, *q, *k, *v, *att_out, *rstd, *logits; /* per active row */
+    float *hidden;                 /* the SwiGLU output, in the packed form the down projection reads */
+    float *scores;                 /* (max_sequences * H, context_length + 32) attention scratch */
     float *packed;                 /* the decode matmuls' transposed copy of their input rows */
     float *sample_probs;           /* (n_threads, V) sampler scratch */
     void *sample_candidates;       /* (n_threads, V) */
@@ -3214,12 +3217,106 @@ static void grpo__swiglu_forward(float *hidden, const float *gate, const float *
 enum {
     GRPO__ROWS_STORE,  /* out = y + bias */
     GRPO__ROWS_ADD,    /* out += y: a residual connection (bias must be NULL) */
-    GRPO__ROWS_SWIGLU  /* out = silu(inp W^T) * (inp W2^T): SwiGLU's gate and up in one pass */
+    GRPO__ROWS_SWIGLU  /* out = silu(inp W^T) * (inp W2^T), SwiGLU's gate and up in one pass, written
+                          in the packed input form of the next grpo__matmul_rows (inp = NULL) */
 };
 
-/* out (M, OC) = inp (M, IC) W^T (+ bias), W (OC, IC), for a few rows M; see above. weight2
-   (OC, IC) is the up projection in GRPO__ROWS_SWIGLU mode, else NULL. scratch holds
-   grpo__matmul_rows_scratch(M, IC) floats. */
+#ifdef GRPO__LANES
+#if GRPO__LANES == 16
+/* Transposes the 16 x 16 block in r[0..15] (row i in r[i]) in 64 shuffles: unpack pairs of
+   rows, then pairs of pairs, then 128-bit lanes across groups of four. */
+GRPO__ALWAYS_INLINE void grpo__transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; i++) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 2]);
+        __m512d c = _mm512_castps_pd(t[4 * i + 1]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, b));     /* lane L: rows 4i..4i+3 of column 4L */
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, b)); /* ... of column 4L + 1 */
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(c, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(c, d));
+    }
+    for (int j = 0; j < 4; j++) {
+        __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44), u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+        __m512 u2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44), u3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+        t[j] = _mm512_shuffle_f32x4(u0, u2, 0x88);      /* column j */
+        t[4 + j] = _mm512_shuffle_f32x4(u0, u2, 0xDD);  /* column 4 + j */
+        t[8 + j] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+        t[12 + j] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) r[i] = t[i];
+}
+#endif
+
+/* Packs rows [0, padded) of inp (M, IC) into the layout grpo__rows_tile reads (see
+   grpo__matmul_rows); rows past M are zero. Called inside a parallel region: the threads
+   share the k range. */
+static void grpo__rows_pack(float *scratch, const float *inp, int M, int padded, int IC) {
+#if GRPO__LANES == 16
+    int k_blocks = (IC + 15) / 16;
+    #pragma omp for schedule(static)
+    for (int kb = 0; kb < k_blocks; kb++) {
+        int k0 = kb * 16, count = IC - k0 < 16 ? IC - k0 : 16;
+        __mmask16 mask = (__mmask16)((1u << count) - 1u);
+        for (int m16 = 0; m16 < padded; m16 += 16) {
+            int m0 = m16 / GRPO__ROW_BLOCK * GRPO__ROW_BLOCK, width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
+            __m512 r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = m16 + i < M ? _mm512_maskz_loadu_ps(mask, inp + (size_t)(m16 + i) * IC + k0) : _mm512_setzero_ps();
+            grpo__transpose16(r);
+            float *column = scratch + (size_t)m0 * IC + (size_t)k0 * width + (m16 - m0);
+            for (int c = 0; c < count; c++) _mm512_storeu_ps(column + (size_t)c * width, r[c]);
+        }
+    }
+#else
+    #pragma omp for schedule(static)
+    for (int m = 0; m < padded; m++) {
+        int m0 = m / GRPO__ROW_BLOCK * GRPO__ROW_BLOCK, width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
+        float *column = scratch + (size_t)m0 * IC + (m - m0);
+        const float *x = inp + (size_t)m * IC;
+        if (m < M) for (int k = 0; k < IC; k++) column[(size_t)k * width] = x[k];
+        else for (int k = 0; k < IC; k++) column[(size_t)k * width] = 0.0f;
+    }
+#endif
+}
+
+/* Writes a tile (height rows of W, `rows` valid inp rows of a block starting at m0) into
+   out (M, OC) at column o, per mode. */
+static void grpo__rows_store(float *out, const float *tile, const float *bias, int m0, int rows, int o, int height, int OC, int mode) {
+#if GRPO__LANES == 16
+    __mmask16 mask = (__mmask16)((1u << height) - 1u);
+    __m512 b = bias ? _mm512_maskz_loadu_ps(mask, bias + o) : _mm512_setzero_ps();
+    for (int j0 = 0; j0 < rows; j0 += 16) {
+        __m512 r[16];
+        for (int i = 0; i < 16; i++) r[i] = i < height ? _mm512_loadu_ps(tile + i * GRPO__ROW_BLOCK + j0) : _mm512_setzero_ps();
+        grpo__transpose16(r);
+        int count = rows - j0 < 16 ? rows - j0 : 16;
+        for (int c = 0; c < count; c++) {
+            float *y = out + (size_t)(m0 + j0 + c) * OC + o;
+            __m512 value = mode == GRPO__ROWS_ADD ? _mm512_add_ps(_mm512_maskz_loadu_ps(mask, y), r[c]) : _mm512_add_ps(r[c], b);
+            _mm512_mask_storeu_ps(y, mask, value);
+        }
+    }
+#else
+    for (int j = 0; j < rows; j++) {
+        float *y = out + (size_t)(m0 + j) * OC + o;
+        const float *t = tile + j;
+        if (mode == GRPO__ROWS_ADD) for (int r = 0; r < height; r++) y[r] += t[r * GRPO__ROW_BLOCK];
+        else if (bias) for (int r = 0; r < height; r++) y[r] = t[r * GRPO__ROW_BLOCK] + bias[o + r];
+        else for (int r = 0; r < height; r++) y[r] = t[r * GRPO__ROW_BLOCK];
+    }
+#endif
+}
+#endif /* GRPO__LANES */
+
+/* out (M, OC) = inp (M, IC) W^T (+ bias), W (OC, IC), for a few rows M (see above), or as
+   mode says. inp NULL: the input is already in scratch in packed form, as a GRPO__ROWS_SWIGLU
+   call leaves it (row-major (M, IC) in builds without the vector kernel). weight2 (OC, IC) is
+   the up projection in GRPO__ROWS_SWIGLU mode, else NULL. scratch holds
+   grpo__matmul_rows_scratch(M, max(IC, OC)) floats. */
 static void grpo__matmul_rows(float *out, const float *inp, const float *weight, const float *weight2,
                               const float *bias, int M, int IC, int OC, float *scratch, int mode) {
     if (M <= 0) return;
@@ -3227,16 +3324,9 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
     int padded = (M + GRPO__LANES - 1) / GRPO__LANES * GRPO__LANES;
     #pragma omp parallel
     {
-        /* pack: block c of up to GRPO__ROW_BLOCK rows starting at row m0 is (IC, width) at
-           scratch + m0 * IC; rows past M are zero */
-        #pragma omp for schedule(static)
-        for (int m = 0; m < padded; m++) {
-            int m0 = m / GRPO__ROW_BLOCK * GRPO__ROW_BLOCK, width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
-            float *column = scratch + (size_t)m0 * IC + (m - m0);
-            const float *x = inp + (size_t)m * IC;
-            if (m < M) for (int k = 0; k < IC; k++) column[(size_t)k * width] = x[k];
-            else for (int k = 0; k < IC; k++) column[(size_t)k * width] = 0.0f;
-        }
+        /* packed input: block c of up to GRPO__ROW_BLOCK rows starting at row m0 is (IC, width)
+           at scratch + m0 * IC; rows past M are zero */
+        if (inp) grpo__rows_pack(scratch, inp, M, padded, IC); /* ends with a barrier */
         int threads = 1, thread = 0;
 #ifdef _OPENMP
         threads = omp_get_num_threads();
@@ -3257,17 +3347,17 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
                     int height = grpo__rows_tile_height[size][vectors - 1];
                     grpo__rows_tiles[size][vectors - 1](tile, weight + (size_t)o * IC, (size_t)IC, packed, width, IC);
                     if (mode == GRPO__ROWS_SWIGLU) {
+                        /* the tile is (W rows, inp rows) = the next matmul's packed input rows */
                         grpo__rows_tiles[size][vectors - 1](tile2, weight2 + (size_t)o * IC, (size_t)IC, packed, width, IC);
-                        #pragma omp simd
-                        for (int i = 0; i < height * GRPO__ROW_BLOCK; i++)
-                            tile[i] = tile[i] / (1.0f + grpo__expf(-tile[i])) * tile2[i];
-                    }
-                    for (int j = 0; j < rows; j++) {
-                        float *y = out + (size_t)(m0 + j) * OC + o;
-                        const float *t = tile + j;
-                        if (mode == GRPO__ROWS_ADD) for (int r = 0; r < height; r++) y[r] += t[r * GRPO__ROW_BLOCK];
-                        else if (bias) for (int r = 0; r < height; r++) y[r] = t[r * GRPO__ROW_BLOCK] + bias[o + r];
-                        else for (int r = 0; r < height; r++) y[r] = t[r * GRPO__ROW_BLOCK];
+                        float *next = out + (size_t)m0 * OC;
+                        for (int r = 0; r < height; r++) {
+                            const float *g = tile + r * GRPO__ROW_BLOCK, *u = tile2 + r * GRPO__ROW_BLOCK;
+                            float *h = next + (size_t)(o + r) * width;
+                            #pragma omp simd
+                            for (int j = 0; j < width; j++) h[j] = g[j] / (1.0f + grpo__expf(-g[j])) * u[j];
+                        }
+                    } else {
+                        grpo__rows_store(out, tile, bias, m0, rows, o, height, OC, mode);
                     }
                     o += height;
                 }
@@ -3276,6 +3366,7 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
     }
 #else
     /* no vector kernel: the BLAS or portable matmul, then the mode's elementwise part */
+    if (!inp) inp = scratch;
     if (mode == GRPO__ROWS_STORE) {
         grpo__matmul_forward(out, inp, weight, bias, M, IC, OC);
     } else if (mode == GRPO__ROWS_ADD) {
@@ -3738,6 +3829,8 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
 /* ---------------------------------------------------------------------------------------
    8. Generation */
 
+#define GRPO__KEY_BLOCK 16 /* positions per block of the key cache (see grpo_generator) */
+
 /* splitmix64's finaliser: a good 64-bit mix, used to derive independent stream seeds. */
 static uint64_t grpo__mix64(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -3848,14 +3941,16 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     size_t D = (size_t)model->head_size, QD = (size_t)m->n_heads * D, KD = (size_t)m->n_kv_heads * D, T = (size_t)m->context_length;
     size_t S = 0, cache = 0, scores = 0, floats = 0, ints = 0, prefill = 0, prompt_cache = 0;
     int ok = grpo__mul((size_t)c.max_prompts, (size_t)c.max_group_size, &S) && S <= GRPO__MAX_DIMENSION &&
-             grpo__mul3(L * S, (size_t)c.max_new_tokens, KD, &cache) && grpo__mul3(S, (size_t)m->n_heads, T, &scores) &&
-             grpo__mul((size_t)c.max_prompts, T, &prefill) && grpo__mul3(L * (size_t)c.max_prompts, T, KD, &prompt_cache);
-    /* per-row buffers: x, normed, q, k, v, att_out, hidden, rstd, logits */
-    size_t row_floats = C + C + QD + KD + KD + QD + F + 1 + V;
+             grpo__mul3(L * S, (size_t)(c.max_new_tokens + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK * GRPO__KEY_BLOCK, KD, &cache) &&
+             grpo__mul3(S, (size_t)m->n_heads, T + 2 * GRPO__KEY_BLOCK, &scores) && grpo__mul((size_t)c.max_prompts, T, &prefill) &&
+             grpo__mul3(L * (size_t)c.max_prompts, (T + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK * GRPO__KEY_BLOCK, KD, &prompt_cache);
+    /* per-row buffers: x, normed, q, k, v, att_out, rstd, logits; hidden is in packed form */
+    size_t row_floats = C + C + QD + KD + KD + QD + 1 + V;
     size_t sampler = (size_t)threads * V, widest = C > QD ? (C > F ? C : F) : (QD > F ? QD : F);
     size_t packed = ok ? grpo__matmul_rows_scratch((int)S, (int)widest) : 0;
     ok = ok && grpo__mul(S, row_floats, &floats) && grpo__add(floats, 2 * cache, &floats) && grpo__add(floats, scores, &floats) &&
-         grpo__add(floats, packed, &floats) && grpo__add(floats, prompt_cache, &floats) &&
+         grpo__add(floats, packed, &floats) && grpo__add(floats, 2 * prompt_cache, &floats) &&
+         grpo__add(floats, grpo__matmul_rows_scratch((int)S, (int)F), &floats) &&
          grpo__add(floats, sampler * 3, &floats) /* probs + candidates (8 bytes each) */ && grpo__add(floats, prefill, &floats);
     size_t rng_ints = S * 2 /* grpo_rng is 8 bytes */, out_ints = 0;
     ok = ok && grpo__mul(S, (size_t)c.max_new_tokens, &out_ints);
@@ -3870,6 +3965,7 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     grpo_result r = grpo__check_memory("generator", float_bytes + int_bytes);
     if (r) return r;
     generator->float_memory = GRPO_MALLOC(float_bytes);
+    if (generator->float_memory) memset(generator->float_memory, 0, float_bytes); /* the cache's unused tail lanes are read (then ignored) */
     generator->int_memory = GRPO_MALLOC(int_bytes);
     if (!generator->float_memory || !generator->int_memory) {
         grpo_generator_destroy(generator);
@@ -3886,13 +3982,14 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     GRPO__TAKE(generator->cache_k, cache);
     GRPO__TAKE(generator->cache_v, cache);
     GRPO__TAKE(generator->prompt_k, prompt_cache);
+    GRPO__TAKE(generator->prompt_v, prompt_cache);
     GRPO__TAKE(generator->x, S * C);
     GRPO__TAKE(generator->normed, S * C);
     GRPO__TAKE(generator->q, S * QD);
     GRPO__TAKE(generator->k, S * KD);
     GRPO__TAKE(generator->v, S * KD);
     GRPO__TAKE(generator->att_out, S * QD);
-    GRPO__TAKE(generator->hidden, S * F);
+    GRPO__TAKE(generator->hidden, grpo__matmul_rows_scratch((int)S, (int)F));
     GRPO__TAKE(generator->rstd, S);
     GRPO__TAKE(generator->logits, S * V);
     GRPO__TAKE(generator->scores, scores);
@@ -3920,29 +4017,62 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
 }
 
 /* After the prefill forward of n_prompts prompts (T tokens per row): keeps their lengths and
-   copies their keys, transposed, into gen->prompt_k for the decode steps. */
+   copies their keys and values into the generator's prompt cache, in the layouts the decode
+   steps read (see grpo_generator). */
 static void grpo__decode_prefill(grpo_generator *gen, const grpo_model *model, int n_prompts, int T, const int *prompt_lengths) {
     const grpo_config *c = &model->config;
     int L = c->n_layers, KVH = c->n_kv_heads, D = model->head_size, KD = KVH * D, context = c->context_length;
     size_t prefill_N = (size_t)n_prompts * T, max_prompts = (size_t)gen->config.max_prompts;
+    size_t blocks = (size_t)(context + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK;
     memcpy(gen->prompt_lengths, prompt_lengths, (size_t)n_prompts * sizeof(int));
-    #pragma omp parallel for collapse(2) schedule(static)
+    #pragma omp parallel for collapse(3) schedule(static)
     for (int l = 0; l < L; l++)
-        for (int b = 0; b < n_prompts; b++) {
-            const float *k = model->acts.k + ((size_t)l * prefill_N + (size_t)b * T) * KD;
-            float *kt = gen->prompt_k + ((size_t)l * max_prompts + b) * KD * context;
-            for (int t = 0; t < prompt_lengths[b]; t++)
-                for (int e = 0; e < KD; e++) kt[(size_t)e * context + t] = k[(size_t)t * KD + e];
-        }
+        for (int b = 0; b < n_prompts; b++)
+            for (int kvh = 0; kvh < KVH; kvh++) {
+                const float *k = model->acts.k + ((size_t)l * prefill_N + (size_t)b * T) * KD + (size_t)kvh * D;
+                const float *v = model->acts.v + ((size_t)l * prefill_N + (size_t)b * T) * KD + (size_t)kvh * D;
+                size_t head = ((size_t)l * max_prompts + b) * KVH + kvh;
+                float *kb = gen->prompt_k + head * blocks * D * GRPO__KEY_BLOCK;
+                float *vb = gen->prompt_v + head * context * D;
+                for (int t = 0; t < prompt_lengths[b]; t++) {
+                    float *key = kb + ((size_t)(t / GRPO__KEY_BLOCK) * D) * GRPO__KEY_BLOCK + t % GRPO__KEY_BLOCK;
+                    for (int d = 0; d < D; d++) key[(size_t)d * GRPO__KEY_BLOCK] = k[(size_t)t * KD + d];
+                    memcpy(vb + (size_t)t * D, v + (size_t)t * KD, (size_t)D * sizeof(float));
+                }
+            }
 }
 
-/* Softmax attention of one query q (D) over n_prompt keys/values of its prompt and n_own of
-   its own generated tokens; keys transposed (D rows of stride prompt_stride / own_stride),
-   values one row per position (stride value_stride floats). score is scratch of
-   n_prompt + n_own floats. Each score is a sum over d in order and each output a sum over
-   positions in order, whatever the vector width: deterministic. */
+/* Attention scores against keys stored in blocks of GRPO__KEY_BLOCK positions, each block
+   (D, GRPO__KEY_BLOCK): score[j] = scale * sum_d q[d] key_j[d] for j < n. Writes whole blocks
+   (up to GRPO__KEY_BLOCK - 1 floats past n). Each score is a sum over d in order. */
 #ifdef GRPO__LANES
-/* A mask (or mask vector) for the first count (0..LANES) lanes, for loads and stores at tails;
+#define GRPO__BLOCK_VECTORS (GRPO__KEY_BLOCK / GRPO__LANES)
+/* NB blocks at a time, their sums in registers across d (NB chains hide the FMA latency). */
+GRPO__ALWAYS_INLINE void grpo__key_blocks(float *score, const float *q, float scale, const float *blocks, int D, const int NB) {
+    grpo__vector acc[4][GRPO__BLOCK_VECTORS];
+    for (int b = 0; b < NB; b++)
+        for (int v = 0; v < GRPO__BLOCK_VECTORS; v++) acc[b][v] = grpo__vector_zero();
+    size_t block_size = (size_t)D * GRPO__KEY_BLOCK;
+    for (int d = 0; d < D; d++) {
+        grpo__vector qd = grpo__vector_splat(q[d] * scale);
+        const float *k = blocks + (size_t)d * GRPO__KEY_BLOCK;
+        for (int b = 0; b < NB; b++)
+            for (int v = 0; v < GRPO__BLOCK_VECTORS; v++)
+                acc[b][v] = grpo__vector_fma(qd, grpo__vector_load(k + b * block_size + v * GRPO__LANES), acc[b][v]);
+    }
+    for (int b = 0; b < NB; b++)
+        for (int v = 0; v < GRPO__BLOCK_VECTORS; v++) grpo__vector_store(score + b * GRPO__KEY_BLOCK + v * GRPO__LANES, acc[b][v]);
+}
+static void grpo__key_scores(float *score, const float *q, float scale, const float *blocks, int n, int D) {
+    int count = (n + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK, b = 0;
+    size_t block_size = (size_t)D * GRPO__KEY_BLOCK;
+    for (; b + 4 <= count; b += 4) grpo__key_blocks(score + b * GRPO__KEY_BLOCK, q, scale, blocks + b * block_size, D, 4);
+    if (count - b == 3) grpo__key_blocks(score + b * GRPO__KEY_BLOCK, q, scale, blocks + b * block_size, D, 3);
+    else if (count - b == 2) grpo__key_blocks(score + b * GRPO__KEY_BLOCK, q, scale, blocks + b * block_size, D, 2);
+    else if (count - b == 1) grpo__key_blocks(score + b * GRPO__KEY_BLOCK, q, scale, blocks + b * block_size, D, 1);
+}
+
+/* A mask for the first count (0..LANES) lanes, for loads and stores at the tail of a row:
    masked-off lanes are not touched, so nothing past the end is read. */
 #if GRPO__LANES == 16
 typedef __mmask16 grpo__lanes;
@@ -3958,24 +4088,9 @@ static inline grpo__lanes grpo__lanes_first(int count) {
 #define grpo__vector_store_lanes(p, mask, v) _mm256_maskstore_ps(p, mask, v)
 #endif
 
-/* score[j] = scale * sum_d q[d] kt[d * stride + j] for j < n: four vectors of positions at a
-   time with their sums in registers across d. */
-static void grpo__scores_transposed(float *score, const float *q, float scale, const float *kt, size_t stride, int n, int D) {
-    for (int j0 = 0; j0 < n; j0 += 4 * GRPO__LANES) {
-        grpo__lanes mask[4];
-        grpo__vector acc[4];
-        for (int v = 0; v < 4; v++) { mask[v] = grpo__lanes_first(n - j0 - v * GRPO__LANES); acc[v] = grpo__vector_zero(); }
-        const float *k = kt + j0;
-        for (int d = 0; d < D; d++, k += stride) {
-            grpo__vector qd = grpo__vector_splat(q[d] * scale);
-            for (int v = 0; v < 4; v++) acc[v] = grpo__vector_fma(qd, grpo__vector_load_lanes(k + v * GRPO__LANES, mask[v]), acc[v]);
-        }
-        for (int v = 0; v < 4; v++) grpo__vector_store_lanes(score + j0 + v * GRPO__LANES, mask[v], acc[v]);
-    }
-}
-
-/* out[d] += sum_j weight[j] * values[j * stride + d], four vectors of out at a time. */
-static void grpo__weighted_values(float *out, const float *weight, const float *values, size_t stride, int n, int D) {
+/* out (D) += sum_j weight[j] * values[j] for values (n, D) contiguous: four vectors of out at a
+   time in registers, positions in order. */
+static void grpo__weighted_values(float *out, const float *weight, const float *values, int n, int D) {
     for (int d0 = 0; d0 < D; d0 += 4 * GRPO__LANES) {
         grpo__lanes mask[4];
         grpo__vector acc[4];
@@ -3984,7 +4099,7 @@ static void grpo__weighted_values(float *out, const float *weight, const float *
             acc[v] = grpo__vector_load_lanes(out + d0 + v * GRPO__LANES, mask[v]);
         }
         const float *value = values + d0;
-        for (int j = 0; j < n; j++, value += stride) {
+        for (int j = 0; j < n; j++, value += D) {
             grpo__vector a = grpo__vector_splat(weight[j]);
             for (int v = 0; v < 4; v++) acc[v] = grpo__vector_fma(a, grpo__vector_load_lanes(value + v * GRPO__LANES, mask[v]), acc[v]);
         }
@@ -3992,26 +4107,33 @@ static void grpo__weighted_values(float *out, const float *weight, const float *
     }
 }
 #else
-static void grpo__scores_transposed(float *score, const float *q, float scale, const float *kt, size_t stride, int n, int D) {
-    for (int j = 0; j < n; j++) score[j] = 0.0f;
-    for (int d = 0; d < D; d++) {
-        float qd = q[d] * scale;
-        const float *k = kt + (size_t)d * stride;
-        for (int j = 0; j < n; j++) score[j] += qd * k[j];
+static void grpo__key_scores(float *score, const float *q, float scale, const float *blocks, int n, int D) {
+    int count = (n + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK;
+    for (int b = 0; b < count; b++) {
+        float *s = score + b * GRPO__KEY_BLOCK;
+        const float *block = blocks + (size_t)b * D * GRPO__KEY_BLOCK;
+        for (int j = 0; j < GRPO__KEY_BLOCK; j++) s[j] = 0.0f;
+        for (int d = 0; d < D; d++) {
+            float qd = q[d] * scale;
+            for (int j = 0; j < GRPO__KEY_BLOCK; j++) s[j] += qd * block[(size_t)d * GRPO__KEY_BLOCK + j];
+        }
     }
 }
-static void grpo__weighted_values(float *out, const float *weight, const float *values, size_t stride, int n, int D) {
+static void grpo__weighted_values(float *out, const float *weight, const float *values, int n, int D) {
     for (int j = 0; j < n; j++)
-        for (int d = 0; d < D; d++) out[d] += weight[j] * values[(size_t)j * stride + d];
+        for (int d = 0; d < D; d++) out[d] += weight[j] * values[(size_t)j * D + d];
 }
 #endif
 
+/* Softmax attention of one query q (D) over n_prompt positions of its prompt and n_own of its
+   own generated tokens, keys in blocks (grpo__key_scores), values (positions, D). score is
+   scratch of n_prompt + n_own + 2 * GRPO__KEY_BLOCK floats. */
 static void grpo__decode_attend(float *out, float *score, const float *q, int D, float scale,
-                                const float *prompt_k, size_t prompt_stride, const float *prompt_v, int n_prompt,
-                                const float *own_k, size_t own_stride, const float *own_v, int n_own, size_t value_stride) {
+                                const float *prompt_k, const float *prompt_v, int n_prompt,
+                                const float *own_k, const float *own_v, int n_own) {
     int n = n_prompt + n_own;
-    grpo__scores_transposed(score, q, scale, prompt_k, prompt_stride, n_prompt, D);
-    grpo__scores_transposed(score + n_prompt, q, scale, own_k, own_stride, n_own, D);
+    grpo__key_scores(score, q, scale, prompt_k, n_prompt, D);
+    grpo__key_scores(score + n_prompt, q, scale, own_k, n_own, D); /* after: overwrites the prompt's tail block */
     float maxval = -INFINITY, sum = 0.0f;
     #pragma omp simd reduction(max:maxval)
     for (int j = 0; j < n; j++) maxval = score[j] > maxval ? score[j] : maxval;
@@ -4021,24 +4143,24 @@ static void grpo__decode_attend(float *out, float *score, const float *q, int D,
     #pragma omp simd
     for (int j = 0; j < n; j++) score[j] *= inv;
     for (int d = 0; d < D; d++) out[d] = 0.0f;
-    grpo__weighted_values(out, score, prompt_v, value_stride, n_prompt, D);
-    grpo__weighted_values(out, score + n_prompt, own_v, value_stride, n_own, D);
+    grpo__weighted_values(out, score, prompt_v, n_prompt, D);
+    grpo__weighted_values(out, score + n_prompt, own_v, n_own, D);
 }
 
 /* One decoding pass for n active rows: row i feeds token row_token[i] of sequence
    row_sequence[i] at position row_position[i], which is its row_step[i]-th generated token.
    Its keys and values go into the sequence's cache; it attends to its prompt's keys and values
-   (gen->prompt_k from grpo__decode_prefill, the model's prefill activations for the values,
-   prompt b = sequence / G, prefill_T tokens per row) and to its own generated ones. Writes
+   (put in the prompt cache by grpo__decode_prefill, prompt b = sequence / G) and to its own
+   generated ones. Writes
    logits (n, V). The matmuls are grpo__matmul_rows, with residual adds and SwiGLU fused in. */
-static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int n, int G, int prefill_T) {
+static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int n, int G) {
     const grpo_config *c = &model->config;
     const grpo_parameters *p = &model->params;
     int C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers, H = c->n_heads, KVH = c->n_kv_heads;
     int D = model->head_size, QD = H * D, KD = KVH * D, group = H / KVH, max_new = gen->config.max_new_tokens;
-    int context = c->context_length;
-    size_t prefill_N = (size_t)model->batch_size * prefill_T, S = (size_t)gen->max_sequences;
-    size_t max_prompts = (size_t)gen->config.max_prompts;
+    int context = c->context_length, new_blocks = (max_new + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK;
+    int context_blocks = (context + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK;
+    size_t S = (size_t)gen->max_sequences, max_prompts = (size_t)gen->config.max_prompts;
     float scale = 1.0f / sqrtf((float)D);
     grpo__embedding_forward(gen->x, gen->row_token, p->token_embedding, n, C);
     for (int l = 0; l < L; l++) {
@@ -4048,32 +4170,36 @@ static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int 
         grpo__matmul_rows(gen->v, gen->normed, p->wv + (size_t)l * KD * C, NULL, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
         grpo__rope_rotate(gen->q, model->rope_cos, model->rope_sin, n, 1, gen->row_position, H, D, 1.0f);
         grpo__rope_rotate(gen->k, model->rope_cos, model->rope_sin, n, 1, gen->row_position, KVH, D, 1.0f);
-        float *layer_k = gen->cache_k + (size_t)l * S * KD * max_new, *layer_v = gen->cache_v + (size_t)l * S * max_new * KD;
-        const float *layer_prompt_k = gen->prompt_k + (size_t)l * max_prompts * KD * context;
-        const float *layer_prompt_v = model->acts.v + (size_t)l * prefill_N * KD;
-        #pragma omp parallel for schedule(static)
-        for (int i = 0; i < n; i++) {
-            int step = gen->row_step[i];
-            size_t sequence = (size_t)gen->row_sequence[i];
-            float *kt = layer_k + sequence * KD * max_new + step;
-            for (int e = 0; e < KD; e++) kt[(size_t)e * max_new] = gen->k[(size_t)i * KD + e];
-            memcpy(layer_v + (sequence * max_new + step) * KD, gen->v + (size_t)i * KD, (size_t)KD * sizeof(float));
-        }
+        /* this layer's cache: per (sequence or prompt, kv head) a block of keys and one of values */
+        size_t own_k_size = (size_t)new_blocks * D * GRPO__KEY_BLOCK, own_v_size = (size_t)max_new * D;
+        size_t prompt_k_size = (size_t)context_blocks * D * GRPO__KEY_BLOCK, prompt_v_size = (size_t)context * D;
+        float *layer_k = gen->cache_k + (size_t)l * S * KVH * own_k_size, *layer_v = gen->cache_v + (size_t)l * S * KVH * own_v_size;
+        const float *layer_prompt_k = gen->prompt_k + (size_t)l * max_prompts * KVH * prompt_k_size;
+        const float *layer_prompt_v = gen->prompt_v + (size_t)l * max_prompts * KVH * prompt_v_size;
+        #pragma omp parallel for collapse(2) schedule(static)
+        for (int i = 0; i < n; i++)
+            for (int kvh = 0; kvh < KVH; kvh++) {
+                int step = gen->row_step[i];
+                size_t head = (size_t)gen->row_sequence[i] * KVH + kvh;
+                float *key = layer_k + head * own_k_size + ((size_t)(step / GRPO__KEY_BLOCK) * D) * GRPO__KEY_BLOCK + step % GRPO__KEY_BLOCK;
+                const float *k = gen->k + (size_t)i * KD + (size_t)kvh * D;
+                for (int d = 0; d < D; d++) key[(size_t)d * GRPO__KEY_BLOCK] = k[d];
+                memcpy(layer_v + head * own_v_size + (size_t)step * D, gen->v + (size_t)i * KD + (size_t)kvh * D, (size_t)D * sizeof(float));
+            }
         #pragma omp parallel for collapse(2) schedule(static)
         for (int i = 0; i < n; i++)
             for (int h = 0; h < H; h++) {
                 int sequence = gen->row_sequence[i], b = sequence / G, kvh = h / group;
-                grpo__decode_attend(gen->att_out + (size_t)i * QD + (size_t)h * D, gen->scores + ((size_t)i * H + h) * context,
+                size_t own = (size_t)sequence * KVH + kvh, prompt = (size_t)b * KVH + kvh;
+                grpo__decode_attend(gen->att_out + (size_t)i * QD + (size_t)h * D, gen->scores + ((size_t)i * H + h) * (context + 2 * GRPO__KEY_BLOCK),
                                     gen->q + (size_t)i * QD + (size_t)h * D, D, scale,
-                                    layer_prompt_k + ((size_t)b * KD + (size_t)kvh * D) * context, (size_t)context,
-                                    layer_prompt_v + (size_t)b * prefill_T * KD + (size_t)kvh * D, gen->prompt_lengths[b],
-                                    layer_k + ((size_t)sequence * KD + (size_t)kvh * D) * max_new, (size_t)max_new,
-                                    layer_v + (size_t)sequence * max_new * KD + (size_t)kvh * D, gen->row_step[i] + 1, (size_t)KD);
+                                    layer_prompt_k + prompt * prompt_k_size, layer_prompt_v + prompt * prompt_v_size, gen->prompt_lengths[b],
+                                    layer_k + own * own_k_size, layer_v + own * own_v_size, gen->row_step[i] + 1);
             }
         grpo__matmul_rows(gen->x, gen->att_out, p->wo + (size_t)l * C * QD, NULL, NULL, n, QD, C, gen->packed, GRPO__ROWS_ADD);
         grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->mlp_norm + (size_t)l * C, n, C, c->norm_eps);
         grpo__matmul_rows(gen->hidden, gen->normed, p->w_gate + (size_t)l * F * C, p->w_up + (size_t)l * F * C, NULL, n, C, F, gen->packed, GRPO__ROWS_SWIGLU);
-        grpo__matmul_rows(gen->x, gen->hidden, p->w_down + (size_t)l * C * F, NULL, NULL, n, F, C, gen->packed, GRPO__ROWS_ADD);
+        grpo__matmul_rows(gen->x, NULL, p->w_down + (size_t)l * C * F, NULL, NULL, n, F, C, gen->hidden, GRPO__ROWS_ADD);
     }
     grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->final_norm, n, C, c->norm_eps);
     grpo__matmul_rows(gen->logits, gen->normed, p->lm_head ? p->lm_head : p->token_embedding, NULL, NULL, n, C, V, gen->packed, GRPO__ROWS_STORE);
@@ -4236,7 +4362,7 @@ GRPODEF grpo_result grpo_generate(grpo_generator *gen, grpo_model *model, const 
         if (failure) break;
         memcpy(gen->row_sequence, gen->next_rows, (size_t)next * sizeof(int));
         n = next;
-        if (n > 0) grpo__decode_step(gen, model, n, group_size, T);
+        if (n > 0) grpo__decode_step(gen, model, n, group_size);
     }
     if (failure) return failure;
     *completions = out;

@@ -168,8 +168,8 @@ int main(int argc, char **argv) {
     printf("setup: %s; OpenMP threads %d (OMP_NUM_THREADS=%s, OMP_WAIT_POLICY=%s); compiled with %s\n",
            blas, threads, omp ? omp : "unset", wait ? wait : "unset", GRPO_BENCH_CFLAGS);
     printf("workload: %d-token prompts, %d new tokens, temperature 1, no EOS; best of %d runs after a warm-up\n\n", PROMPT_TOKENS, NEW_TOKENS, repeats);
-    printf("| config | B x G | grpo.h new tok/s | PyTorch new tok/s (threads) | ratio | grpo.h decode GFLOP/s | sgemm at decode shapes | decode / sgemm |\n");
-    printf("|---|---|---|---|---|---|---|---|\n");
+    printf("| config | B x G | grpo.h new tok/s | PyTorch new tok/s (threads) | ratio | grpo.h prefill ms | grpo.h decode GFLOP/s | sgemm at decode shapes | decode / sgemm |\n");
+    printf("|---|---|---|---|---|---|---|---|---|\n");
     int sequence_counts[2] = {16, 64};
     for (int c = 0; c < 2; c++) {
         if (only_config && strcmp(only_config, configs[c].name)) continue;
@@ -186,8 +186,8 @@ int main(int argc, char **argv) {
                 snprintf(torch_text, sizeof torch_text, "%.0f (%d)", theirs, torch_threads);
                 snprintf(ratio, sizeof ratio, "%.2fx", ours.tokens_per_second / theirs);
             } else if (torch) snprintf(torch_text, sizeof torch_text, "failed to run");
-            printf("| %s | %d | %.0f | %s | %s | %.1f | %.1f | %.0f %% |\n", configs[c].name, sequence_counts[s], ours.tokens_per_second,
-                   torch_text, ratio, ours.gflops, sgemm, 100.0 * ours.gflops / sgemm);
+            printf("| %s | %d | %.0f | %s | %s | %.1f | %.1f | %.1f | %.0f %% |\n", configs[c].name, sequence_counts[s], ours.tokens_per_second,
+                   torch_text, ratio, 1e3 * ours.prefill_seconds, ours.gflops, sgemm, 100.0 * ours.gflops / sgemm);
             fflush(stdout);
         }
     }

@@ -59,7 +59,7 @@ static void test_cache_matches_full_forward(void) {
             gen.row_step[n] = k;
             n++;
         }
-        grpo__decode_step(&gen, &model, n, G, PT);
+        grpo__decode_step(&gen, &model, n, G);
         for (int i = 0; i < n; i++) {
             memcpy(cached[gen.row_sequence[i]][k], gen.logits + (size_t)i * GRPO_BYTE_VOCAB_SIZE, sizeof cached[0][0]);
             fed[gen.row_sequence[i]] = k + 1;

@@ -413,6 +413,100 @@ static void test_sgemm_paths(void) {
     free(A); free(Bm); free(C1); free(C2); free(R);
 }
 
+/* The decode matmul (grpo__matmul_rows: AVX-512, AVX2 or, without them, grpo__sgemm) against a
+   double-precision reference, for row counts around its blocks of 16 and 64 rows and odd
+   widths, in each output mode; each output must also be bit-identical whatever the number of
+   rows beside it or of threads (the property that makes a completion independent of its batch). */
+static double silu_double(double g) { return g / (1.0 + exp(-g)); }
+
+static void test_matmul_rows(void) {
+    static const int row_counts[] = {1, 3, 16, 17, 40, 64, 65, 130};
+    static const int shapes[][2] = {{1, 1}, {5, 7}, {16, 16}, {37, 45}, {64, 100}, {300, 33}}; /* IC, OC */
+    grpo_rng rng = grpo_rng_seed(21);
+    double worst = 0.0;
+    for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
+        for (size_t mi = 0; mi < sizeof row_counts / sizeof row_counts[0]; mi++) {
+            int IC = shapes[si][0], OC = shapes[si][1], M = row_counts[mi], wide = IC > OC ? IC : OC;
+            float *x = (float *)malloc(sizeof(float) * M * IC), *w = (float *)malloc(sizeof(float) * OC * IC);
+            float *w2 = (float *)malloc(sizeof(float) * OC * IC), *wd = (float *)malloc(sizeof(float) * IC * OC);
+            float *bias = (float *)malloc(sizeof(float) * OC), *y = (float *)malloc(sizeof(float) * M * wide);
+            float *start = (float *)malloc(sizeof(float) * M * wide), *one = (float *)malloc(sizeof(float) * wide);
+            float *scratch = (float *)malloc(sizeof(float) * grpo__matmul_rows_scratch(M, wide));
+            float *hidden = (float *)malloc(sizeof(float) * grpo__matmul_rows_scratch(M, wide));
+            double *h = (double *)malloc(sizeof(double) * M * OC);
+            fill_normal(x, (size_t)M * IC, 1.0f, &rng);
+            fill_normal(w, (size_t)OC * IC, 1.0f, &rng);
+            fill_normal(w2, (size_t)OC * IC, 1.0f, &rng);
+            fill_normal(wd, (size_t)IC * OC, 1.0f, &rng);
+            fill_normal(bias, (size_t)OC, 1.0f, &rng);
+            fill_normal(start, (size_t)M * wide, 1.0f, &rng);
+            for (int mode = 0; mode < 4; mode++) { /* store, store + bias, add, swiglu then add */
+                int out_width = mode == 3 ? IC : OC;
+                memcpy(y, start, sizeof(float) * M * out_width);
+                if (mode <= 1) grpo__matmul_rows(y, x, w, NULL, mode ? bias : NULL, M, IC, OC, scratch, GRPO__ROWS_STORE);
+                else if (mode == 2) grpo__matmul_rows(y, x, w, NULL, NULL, M, IC, OC, scratch, GRPO__ROWS_ADD);
+                else {
+                    grpo__matmul_rows(hidden, x, w, w2, NULL, M, IC, OC, scratch, GRPO__ROWS_SWIGLU);
+                    grpo__matmul_rows(y, NULL, wd, NULL, NULL, M, OC, IC, hidden, GRPO__ROWS_ADD);
+                }
+                int bad = 0;
+                for (int m = 0; m < M; m++) {
+                    if (mode == 3)
+                        for (int o = 0; o < OC; o++) {
+                            double g = 0.0, u = 0.0;
+                            for (int k = 0; k < IC; k++) { g += (double)x[m * IC + k] * w[o * IC + k]; u += (double)x[m * IC + k] * w2[o * IC + k]; }
+                            h[m * OC + o] = silu_double(g) * u;
+                        }
+                    for (int o = 0; o < out_width; o++) {
+                        /* sequential float sums: |error| <= (n + 1) u sum |terms| (u = 2^-24), twice for swiglu */
+                        double ref = 0.0, size = 0.0;
+                        if (mode == 3) {
+                            for (int k = 0; k < OC; k++) { ref += h[m * OC + k] * wd[o * OC + k]; size += fabs(h[m * OC + k] * wd[o * OC + k]); }
+                            size *= 1.0 + 1e-5 * IC;
+                        } else {
+                            for (int k = 0; k < IC; k++) { ref += (double)x[m * IC + k] * w[o * IC + k]; size += fabs((double)x[m * IC + k] * w[o * IC + k]); }
+                        }
+                        if (mode == 1) ref += bias[o], size += fabs(bias[o]);
+                        if (mode >= 2) ref += start[m * out_width + o], size += fabs(start[m * out_width + o]);
+                        double e = fabs(y[m * out_width + o] - ref) / (size + 1e-30);
+                        if (e > worst) worst = e;
+                        if (!(e <= 2.0 * (IC + OC + 2) * 6e-8) && bad++ == 0)
+                            CHECK(0, "M %d, IC %d, OC %d, mode %d: out[%d][%d] = %.7g, expected %.7g", M, IC, OC, mode, m, o, y[m * out_width + o], ref);
+                    }
+                }
+                /* the same row alone, and with one thread: bit-identical */
+                int row = M / 2;
+                for (int threads = 1; threads <= 2; threads++) {
+#ifdef _OPENMP
+                    int saved = omp_get_max_threads();
+                    omp_set_num_threads(threads);
+#endif
+                    memcpy(one, start + (size_t)row * out_width, sizeof(float) * out_width);
+                    const float *xr = x + (size_t)row * IC;
+                    if (mode <= 1) grpo__matmul_rows(one, xr, w, NULL, mode ? bias : NULL, 1, IC, OC, scratch, GRPO__ROWS_STORE);
+                    else if (mode == 2) grpo__matmul_rows(one, xr, w, NULL, NULL, 1, IC, OC, scratch, GRPO__ROWS_ADD);
+                    else {
+                        grpo__matmul_rows(hidden, xr, w, w2, NULL, 1, IC, OC, scratch, GRPO__ROWS_SWIGLU);
+                        grpo__matmul_rows(one, NULL, wd, NULL, NULL, 1, OC, IC, hidden, GRPO__ROWS_ADD);
+                    }
+#ifdef _OPENMP
+                    omp_set_num_threads(saved);
+#endif
+#ifdef GRPO__LANES
+                    CHECK(memcmp(one, y + (size_t)row * out_width, sizeof(float) * out_width) == 0,
+                          "M %d, IC %d, OC %d, mode %d: row %d alone (%d thread(s)) differs from the batch", M, IC, OC, mode, row, threads);
+#endif
+                }
+            }
+            free(x); free(w); free(w2); free(wd); free(bias); free(y); free(start); free(one); free(scratch); free(hidden); free(h);
+        }
+#ifdef GRPO__LANES
+    printf("    vector kernel, %d lanes: max error %.2e of the sum of |terms|\n", GRPO__LANES, worst);
+#else
+    printf("    no vector kernel in this build (grpo__sgemm path): max error %.2e of the sum of |terms|\n", worst);
+#endif
+}
+
 static void test_expf_accuracy(void) {
     double worst = 0.0;
     for (int i = 0; i <= 160000; i++) {
@@ -661,6 +755,7 @@ int main(void) {
     TEST(test_config_errors);
     TEST(test_byte_tokenizer);
     TEST(test_sgemm_paths);
+    TEST(test_matmul_rows);
     TEST(test_expf_accuracy);
     TEST(test_rmsnorm_backward);
     TEST(test_matmul_backward);
