@@ -413,7 +413,7 @@ typedef struct {
     float *dup;          /* (N, F) */
     float *dhidden;      /* (N, F) */
     float *dlogits;      /* (N, V) */
-    float *datt;         /* (B, KVH, T) one row of attention-score gradients per (b, kv head) */
+    float *datt;         /* (B, KVH, T, T) attention-score gradients of one head at a time per (b, kv head) */
 } grpo_gradient_scratch;
 
 typedef struct {
@@ -3015,7 +3015,7 @@ static inline float grpo__expf(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) * (1 << 23); /* 2^n; n is in [-126, 127] */
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n; n is in [-126, 127] (NaN stays NaN through p) */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
     return p * scale;
@@ -3029,6 +3029,27 @@ static inline float grpo__dot(const float *a, const float *b, int n) {
     #pragma omp simd reduction(+:sum)
     for (int i = 0; i < n; i++) sum += a[i] * b[i];
     return sum;
+}
+
+/* sum of x[i]^2 in double: fixed chunks of 65536 summed in parallel, each in a fixed (vector
+   lane) order, then the chunk sums in order, so the result does not depend on the thread count. */
+static double grpo__sum_of_squares(const float *x, size_t n) {
+    enum { CHUNK = 65536 };
+    size_t chunks = (n + CHUNK - 1) / CHUNK;
+    double partial[256], total = 0.0;
+    for (size_t c0 = 0; c0 < chunks; c0 += 256) {
+        long count = (long)(chunks - c0 < 256 ? chunks - c0 : 256);
+        #pragma omp parallel for schedule(static)
+        for (long c = 0; c < count; c++) {
+            size_t begin = (c0 + (size_t)c) * CHUNK, end = begin + CHUNK < n ? begin + CHUNK : n;
+            double sum = 0.0;
+            #pragma omp simd reduction(+:sum)
+            for (size_t i = begin; i < end; i++) sum += (double)x[i] * x[i];
+            partial[c] = sum;
+        }
+        for (long c = 0; c < count; c++) total += partial[c];
+    }
+    return total;
 }
 
 /* C (M, N) = alpha * op(A) op(B) + beta * C, row-major; op transposes when trans_ is 1.
@@ -3137,6 +3158,11 @@ typedef __m512 grpo__vector;
 #define grpo__vector_splat(x) _mm512_set1_ps(x)
 #define grpo__vector_fma(a, b, c) _mm512_fmadd_ps(a, b, c)
 #define grpo__vector_zero() _mm512_setzero_ps()
+#define grpo__vector_add(a, b) _mm512_add_ps(a, b)
+#define grpo__vector_sub(a, b) _mm512_sub_ps(a, b)
+#define grpo__vector_mul(a, b) _mm512_mul_ps(a, b)
+#define grpo__vector_div(a, b) _mm512_div_ps(a, b)
+#define grpo__vector_sqrt(a) _mm512_sqrt_ps(a)
 #elif defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 #define GRPO__LANES 8
@@ -3147,6 +3173,11 @@ typedef __m256 grpo__vector;
 #define grpo__vector_splat(x) _mm256_set1_ps(x)
 #define grpo__vector_fma(a, b, c) _mm256_fmadd_ps(a, b, c)
 #define grpo__vector_zero() _mm256_setzero_ps()
+#define grpo__vector_add(a, b) _mm256_add_ps(a, b)
+#define grpo__vector_sub(a, b) _mm256_sub_ps(a, b)
+#define grpo__vector_mul(a, b) _mm256_mul_ps(a, b)
+#define grpo__vector_div(a, b) _mm256_div_ps(a, b)
+#define grpo__vector_sqrt(a) _mm256_sqrt_ps(a)
 #endif
 
 #ifdef GRPO__LANES
@@ -3420,12 +3451,19 @@ static void grpo__rmsnorm_backward(float *dinp, float *dweight, const float *dou
         dot /= (float)C;
         for (int c = 0; c < C; c++) dx[c] += s * (dy[c] * weight[c] - x[c] * s * dot);
     }
-    /* the weight gradient sums over rows: one column per thread, rows in order */
+    /* the weight gradient sums over rows: blocks of 64 columns per thread, rows in order (each
+       column's sum runs over n = 0..N-1 whatever the thread count), a block's rows contiguous */
     #pragma omp parallel for schedule(static)
-    for (int c = 0; c < C; c++) {
-        float sum = 0.0f;
-        for (int n = 0; n < N; n++) sum += dout[(size_t)n * C + c] * inp[(size_t)n * C + c] * rstd[n];
-        dweight[c] += sum;
+    for (int c0 = 0; c0 < C; c0 += 64) {
+        int width = C - c0 < 64 ? C - c0 : 64;
+        float sum[64] = {0};
+        for (int n = 0; n < N; n++) {
+            const float *dy = dout + (size_t)n * C + c0, *x = inp + (size_t)n * C + c0;
+            float s = rstd[n];
+            #pragma omp simd
+            for (int c = 0; c < width; c++) sum[c] += dy[c] * x[c] * s;
+        }
+        for (int c = 0; c < width; c++) dweight[c0 + c] += sum[c];
     }
 }
 
@@ -3458,71 +3496,90 @@ static void grpo__rope_backward(float *dx, const float *c, const float *s, int B
 }
 
 /* Causal multi-head attention with grouped-query attention: query head h reads key/value head
-   h / (H/KVH). q (B,T,H,D), k and v (B,T,KVH,D), out (B,T,H,D), att (B,H,T,T) keeps the
-   softmax for the backward (entries above the diagonal are left unset and never read). */
+   h / (H/KVH). q (B,T,H,D), k and v (B,T,KVH,D), out (B,T,H,D). Per (batch, head) it is three
+   matmuls, S = q k^T * scale, P = softmax(S) per row over j <= t, out = P v, done by
+   grpo__sgemm on blocks of GRPO__ATTENTION_BLOCK query rows: block [t0, t0 + rows) needs keys
+   [0, t0 + rows) only, so the causal upper triangle is skipped a block at a time.
+   att (B,H,T,T) keeps P for the backward: row t holds P[t][j] for j <= t and 0 for
+   t < j < t0 + rows; entries right of its block are never written or read. Each (batch, head) is
+   one thread's work (a nested BLAS call runs on that thread): deterministic. */
+#define GRPO__ATTENTION_BLOCK 64
+
+/* p[j] = softmax(p[0..count)) in place, then zero p[count..end) */
+static void grpo__softmax_row(float *p, int count, int end) {
+    float maxval = -INFINITY, sum = 0.0f;
+    #pragma omp simd reduction(max:maxval)
+    for (int j = 0; j < count; j++) maxval = p[j] > maxval ? p[j] : maxval;
+    #pragma omp simd reduction(+:sum)
+    for (int j = 0; j < count; j++) { p[j] = grpo__expf(p[j] - maxval); sum += p[j]; }
+    float inv = 1.0f / sum;
+    #pragma omp simd
+    for (int j = 0; j < count; j++) p[j] *= inv;
+    for (int j = count; j < end; j++) p[j] = 0.0f;
+}
+
 static void grpo__attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
                                     int B, int T, int H, int KVH, int D) {
     float scale = 1.0f / sqrtf((float)D);
-    int group = H / KVH;
+    int group = H / KVH, QD = H * D, KD = KVH * D;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++)
-            for (int t = 0; t < T; t++) {
-                const float *qt = q + (((size_t)b * T + t) * H + h) * D;
-                float *a = att + (((size_t)b * H + h) * T + t) * T;
-                float maxval = -INFINITY;
-                for (int j = 0; j <= t; j++) {
-                    const float *kj = k + (((size_t)b * T + j) * KVH + h / group) * D;
-                    a[j] = grpo__dot(qt, kj, D) * scale;
-                    if (a[j] > maxval) maxval = a[j];
-                }
-                float sum = 0.0f;
-                for (int j = 0; j <= t; j++) { a[j] = grpo__expf(a[j] - maxval); sum += a[j]; }
-                float inv = 1.0f / sum;
-                float *o = out + (((size_t)b * T + t) * H + h) * D;
-                for (int d = 0; d < D; d++) o[d] = 0.0f;
-                for (int j = 0; j <= t; j++) {
-                    a[j] *= inv;
-                    const float *vj = v + (((size_t)b * T + j) * KVH + h / group) * D;
-                    for (int d = 0; d < D; d++) o[d] += a[j] * vj[d];
-                }
+        for (int h = 0; h < H; h++) {
+            size_t kv_offset = (size_t)b * T * KD + (size_t)(h / group) * D, q_offset = (size_t)b * T * QD + (size_t)h * D;
+            float *a = att + ((size_t)b * H + h) * T * T;
+            for (int t0 = 0; t0 < T; t0 += GRPO__ATTENTION_BLOCK) {
+                int rows = T - t0 < GRPO__ATTENTION_BLOCK ? T - t0 : GRPO__ATTENTION_BLOCK, keys = t0 + rows;
+                float *block = a + (size_t)t0 * T;
+                grpo__sgemm(0, 1, rows, keys, D, scale, q + q_offset + (size_t)t0 * QD, QD, k + kv_offset, KD, 0.0f, block, T);
+                for (int t = 0; t < rows; t++) grpo__softmax_row(block + (size_t)t * T, t0 + t + 1, keys);
+                grpo__sgemm(0, 0, rows, D, keys, 1.0f, block, T, v + kv_offset, KD, 0.0f, out + q_offset + (size_t)t0 * QD, QD);
             }
+        }
 }
 
-/* One (batch, kv head) per iteration, so the heads of a group that add into the same dk/dv
-   rows run on one thread: no races, deterministic order. scratch is (B, KVH, T). */
+/* With dP = dout v^T: dv += P^T dout, dS = P * (dP - rowsum(P * dP)) * scale, dq += dS k,
+   dk += dS^T q; the same blocks as the forward (a key block j0 is read by query rows t >= j0).
+   One (batch, kv head) per iteration, so the heads of a group that add into the same dk/dv rows
+   run on one thread: no races, deterministic order. scratch is (B, KVH, T, T). */
 static void grpo__attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                                      const float *att, const float *q, const float *k, const float *v,
                                      int B, int T, int H, int KVH, int D) {
     float scale = 1.0f / sqrtf((float)D);
-    int group = H / KVH;
+    int group = H / KVH, QD = H * D, KD = KVH * D;
     #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < B; b++)
-            for (int kh = 0; kh < KVH; kh++) {
-                float *datt = scratch + ((size_t)b * KVH + kh) * T;
-                for (int h = kh * group; h < (kh + 1) * group; h++)
-                    for (int t = 0; t < T; t++) {
-                        const float *a = att + (((size_t)b * H + h) * T + t) * T;
-                        const float *dot = dout + (((size_t)b * T + t) * H + h) * D;
-                        const float *qt = q + (((size_t)b * T + t) * H + h) * D;
-                        float *dqt = dq + (((size_t)b * T + t) * H + h) * D;
-                        float weighted = 0.0f;
-                        for (int j = 0; j <= t; j++) {
-                            const float *vj = v + (((size_t)b * T + j) * KVH + kh) * D;
-                            float *dvj = dv + (((size_t)b * T + j) * KVH + kh) * D;
-                            float s = grpo__dot(dot, vj, D);
-                            for (int d = 0; d < D; d++) dvj[d] += a[j] * dot[d];
-                            datt[j] = s;
-                            weighted += a[j] * s;
-                        }
-                        for (int j = 0; j <= t; j++) {
-                            float dscore = a[j] * (datt[j] - weighted) * scale;
-                            const float *kj = k + (((size_t)b * T + j) * KVH + kh) * D;
-                            float *dkj = dk + (((size_t)b * T + j) * KVH + kh) * D;
-                            for (int d = 0; d < D; d++) { dqt[d] += dscore * kj[d]; dkj[d] += dscore * qt[d]; }
-                        }
-                    }
+        for (int kh = 0; kh < KVH; kh++) {
+            float *ds = scratch + ((size_t)b * KVH + kh) * T * T;
+            size_t kv_offset = (size_t)b * T * KD + (size_t)kh * D;
+            for (int h = kh * group; h < (kh + 1) * group; h++) {
+                const float *a = att + ((size_t)b * H + h) * T * T;
+                size_t q_offset = (size_t)b * T * QD + (size_t)h * D;
+                for (int t0 = 0; t0 < T; t0 += GRPO__ATTENTION_BLOCK) {
+                    int rows = T - t0 < GRPO__ATTENTION_BLOCK ? T - t0 : GRPO__ATTENTION_BLOCK;
+                    /* dP for this block's rows; dv for the keys of the block, from rows t >= t0 */
+                    grpo__sgemm(0, 1, rows, t0 + rows, D, 1.0f, dout + q_offset + (size_t)t0 * QD, QD, v + kv_offset, KD, 0.0f, ds + (size_t)t0 * T, T);
+                    grpo__sgemm(1, 0, rows, D, T - t0, 1.0f, a + (size_t)t0 * T + t0, T, dout + q_offset + (size_t)t0 * QD, QD,
+                                1.0f, dv + kv_offset + (size_t)t0 * KD, KD);
+                }
+                for (int t = 0; t < T; t++) {
+                    const float *p = a + (size_t)t * T;
+                    float *d = ds + (size_t)t * T, weighted = 0.0f;
+                    int end = (t / GRPO__ATTENTION_BLOCK + 1) * GRPO__ATTENTION_BLOCK;
+                    end = end < T ? end : T;
+                    #pragma omp simd reduction(+:weighted)
+                    for (int j = 0; j <= t; j++) weighted += p[j] * d[j];
+                    #pragma omp simd
+                    for (int j = 0; j <= t; j++) d[j] = p[j] * (d[j] - weighted) * scale;
+                    for (int j = t + 1; j < end; j++) d[j] = 0.0f;
+                }
+                for (int t0 = 0; t0 < T; t0 += GRPO__ATTENTION_BLOCK) {
+                    int rows = T - t0 < GRPO__ATTENTION_BLOCK ? T - t0 : GRPO__ATTENTION_BLOCK;
+                    grpo__sgemm(0, 0, rows, D, t0 + rows, 1.0f, ds + (size_t)t0 * T, T, k + kv_offset, KD, 1.0f, dq + q_offset + (size_t)t0 * QD, QD);
+                    grpo__sgemm(1, 0, rows, D, T - t0, 1.0f, ds + (size_t)t0 * T + t0, T, q + q_offset + (size_t)t0 * QD, QD,
+                                1.0f, dk + kv_offset + (size_t)t0 * KD, KD);
+                }
             }
+        }
 }
 
 /* SwiGLU (Shazeer 2020): hidden = silu(gate) * up, silu(x) = x * sigmoid(x). */
@@ -3746,7 +3803,7 @@ static grpo_result grpo__ensure_gradients(grpo_model *model) {
     const grpo_config *c = &model->config;
     size_t N = (size_t)model->batch_size * model->seq_len, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
     size_t QD = (size_t)c->n_heads * model->head_size, KD = (size_t)c->n_kv_heads * model->head_size;
-    size_t widths[11] = {C, C, QD, KD, KD, QD, F, F, F, V, (size_t)c->n_kv_heads}, total = 0, width_sum = 0;
+    size_t widths[11] = {C, C, QD, KD, KD, QD, F, F, F, V, (size_t)c->n_kv_heads * model->seq_len}, total = 0, width_sum = 0;
     for (int i = 0; i < 11; i++) width_sum += widths[i];
     if (!grpo__mul(N, width_sum, &total)) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: scratch size overflows size_t");
     if ((r = grpo__check_model_growth(model, "backward: scratch", model->scratch_capacity, total))) return r;
@@ -4927,9 +4984,7 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
     char element[96];
     /* The global norm in double, in a fixed order, so it is deterministic and exact enough
        to compare against PyTorch's clip_grad_norm_. */
-    double sum = 0.0;
-    for (size_t i = 0; i < model->num_parameters; i++) sum += (double)model->grads_memory[i] * model->grads_memory[i];
-    double norm = sqrt(sum);
+    double norm = sqrt(grpo__sum_of_squares(model->grads_memory, model->num_parameters));
     if (grad_norm) *grad_norm = (float)norm;
     if (!isfinite(norm)) {
         for (int t = 0; t < GRPO_NUM_TENSORS; t++) {
@@ -5017,7 +5072,29 @@ GRPODEF grpo_result grpo_adamw_step(grpo_adamw *optimizer, grpo_model *model, fl
         float *m = optimizer->m + info->offset, *v = optimizer->v + info->offset;
         long count = (long)info->count;
         #pragma omp parallel for schedule(static)
-        for (long i = 0; i < count; i++) grpo__adamw_update(&f, decay, w[i], grad[i], m[i], v[i], &w[i], &m[i], &v[i]);
+        for (long i0 = 0; i0 < count; i0 += 4096) {
+            long i = i0, end = i0 + 4096 < count ? i0 + 4096 : count;
+#ifdef GRPO__LANES
+            float clip = f.clip, beta1 = f.beta1, beta2 = f.beta2, correction1 = f.correction1, correction2 = f.correction2, lr = f.lr, eps = f.eps;
+            /* the same operations in the same order as the scalar loop, a vector at a time
+               (sqrtf does not vectorise under -std=c11: errno); grpo__adamw_update for the tail */
+            grpo__vector vclip = grpo__vector_splat(clip), vb1 = grpo__vector_splat(beta1), vb2 = grpo__vector_splat(beta2);
+            grpo__vector va1 = grpo__vector_splat(1.0f - beta1), va2 = grpo__vector_splat(1.0f - beta2);
+            grpo__vector vc1 = grpo__vector_splat(correction1), vc2 = grpo__vector_splat(correction2);
+            grpo__vector vlr = grpo__vector_splat(lr), veps = grpo__vector_splat(eps), vdecay = grpo__vector_splat(decay);
+            for (; i + GRPO__LANES <= end; i += GRPO__LANES) {
+                grpo__vector gi = grpo__vector_mul(grpo__vector_load(grad + i), vclip);
+                grpo__vector mi = grpo__vector_add(grpo__vector_mul(vb1, grpo__vector_load(m + i)), grpo__vector_mul(va1, gi));
+                grpo__vector vi = grpo__vector_add(grpo__vector_mul(vb2, grpo__vector_load(v + i)), grpo__vector_mul(grpo__vector_mul(va2, gi), gi));
+                grpo__vector_store(m + i, mi);
+                grpo__vector_store(v + i, vi);
+                grpo__vector m_hat = grpo__vector_div(mi, vc1), v_hat = grpo__vector_div(vi, vc2), wi = grpo__vector_load(w + i);
+                grpo__vector step = grpo__vector_add(grpo__vector_div(m_hat, grpo__vector_add(grpo__vector_sqrt(v_hat), veps)), grpo__vector_mul(vdecay, wi));
+                grpo__vector_store(w + i, grpo__vector_sub(wi, grpo__vector_mul(vlr, step)));
+            }
+#endif
+            for (; i < end; i++) grpo__adamw_update(&f, decay, w[i], grad[i], m[i], v[i], &w[i], &m[i], &v[i]);
+        }
     }
     return GRPO_SUCCESS;
 }

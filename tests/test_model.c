@@ -128,32 +128,58 @@ static void test_rope_backward(void) {
     CHECK(fabsf(k.cos_t[ROPE_D / 2] - cosf(1.0f)) < 1e-6f, "angle of position 1, pair 0 must be 1 radian");
 }
 
-/* Attention with GQA ------------------------------------------------------------------------ */
-enum { ATT_B = 2, ATT_T = 5, ATT_H = 4, ATT_KVH = 2, ATT_D = 4 };
-#define ATT_Q (ATT_B * ATT_T * ATT_H * ATT_D)
-#define ATT_KV (ATT_B * ATT_T * ATT_KVH * ATT_D)
-typedef struct { float q[ATT_Q], k[ATT_KV], v[ATT_KV], out[ATT_Q], att[ATT_B * ATT_H * ATT_T * ATT_T], r[ATT_Q]; } attention_case;
+/* Attention with GQA ------------------------------------------------------------------------
+   Two shapes: a small one, and T = 70 across the forward's blocks of 64 query rows (the
+   second block reads keys of the first; the causal mask is applied a block at a time). */
+typedef struct { int B, T, H, KVH, D; float *q, *k, *v, *out, *att, *r; } attention_case;
 static double attention_loss(void *context) {
     attention_case *c = (attention_case *)context;
-    grpo__attention_forward(c->out, c->att, c->q, c->k, c->v, ATT_B, ATT_T, ATT_H, ATT_KVH, ATT_D);
-    return weighted_sum(c->out, c->r, ATT_Q);
+    grpo__attention_forward(c->out, c->att, c->q, c->k, c->v, c->B, c->T, c->H, c->KVH, c->D);
+    return weighted_sum(c->out, c->r, (size_t)c->B * c->T * c->H * c->D);
+}
+static void check_attention(int B, int T, int H, int KVH, int D, size_t max_elements) {
+    attention_case c = {B, T, H, KVH, D, NULL, NULL, NULL, NULL, NULL, NULL};
+    size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D;
+    c.q = (float *)malloc(sizeof(float) * nq); c.k = (float *)malloc(sizeof(float) * nkv); c.v = (float *)malloc(sizeof(float) * nkv);
+    c.out = (float *)malloc(sizeof(float) * nq); c.r = (float *)malloc(sizeof(float) * nq);
+    c.att = (float *)malloc(sizeof(float) * B * H * T * T);
+    float *dq = (float *)calloc(nq, sizeof(float)), *dk = (float *)calloc(nkv, sizeof(float)), *dv = (float *)calloc(nkv, sizeof(float));
+    float *scratch = (float *)malloc(sizeof(float) * B * KVH * T * T);
+    grpo_rng rng = grpo_rng_seed(4);
+    fill_normal(c.q, nq, 1.0f, &rng);
+    fill_normal(c.k, nkv, 1.0f, &rng);
+    fill_normal(c.v, nkv, 1.0f, &rng);
+    fill_normal(c.r, nq, 1.0f, &rng);
+    attention_loss(&c);
+    grpo__attention_backward(dq, dk, dv, scratch, c.r, c.att, c.q, c.k, c.v, B, T, H, KVH, D);
+    check_gradient("attention dq", c.q, dq, nq, attention_loss, &c, 1e-2f, 1e-3, 1e-2, max_elements);
+    check_gradient("attention dk", c.k, dk, nkv, attention_loss, &c, 1e-2f, 1e-3, 1e-2, max_elements);
+    check_gradient("attention dv", c.v, dv, nkv, attention_loss, &c, 1e-2f, 1e-3, 1e-2, max_elements);
+    /* causality: the first position attends only to itself, so its output is v of position 0 */
+    for (int d = 0; d < D; d++)
+        CHECK(fabsf(c.out[d] - c.v[d]) < 1e-6f, "t = 0 must copy v[0] (head 0 uses kv head 0)");
+    /* the last position against a direct softmax over all T keys (head 0, batch 0) */
+    double scores[128], worst = 0.0, max = -1e300, sum = 0.0;
+    int t = T - 1;
+    for (int j = 0; j < T; j++) {
+        double s = 0.0;
+        for (int d = 0; d < D; d++) s += (double)c.q[((size_t)t * H) * D + d] * c.k[((size_t)j * KVH) * D + d];
+        scores[j] = s / sqrt((double)D);
+        if (scores[j] > max) max = scores[j];
+    }
+    for (int j = 0; j < T; j++) sum += exp(scores[j] - max);
+    for (int d = 0; d < D; d++) {
+        double o = 0.0;
+        for (int j = 0; j < T; j++) o += exp(scores[j] - max) / sum * c.v[((size_t)j * KVH) * D + d];
+        double e = fabs(o - c.out[((size_t)t * H) * D + d]);
+        if (e > worst) worst = e;
+    }
+    CHECK(worst < 1e-5, "B %d T %d: the last position's output differs from a direct softmax by %g", B, T, worst);
+    free(c.q); free(c.k); free(c.v); free(c.out); free(c.r); free(c.att); free(dq); free(dk); free(dv); free(scratch);
 }
 static void test_attention_backward(void) {
-    attention_case c;
-    grpo_rng rng = grpo_rng_seed(4);
-    fill_normal(c.q, ATT_Q, 1.0f, &rng);
-    fill_normal(c.k, ATT_KV, 1.0f, &rng);
-    fill_normal(c.v, ATT_KV, 1.0f, &rng);
-    fill_normal(c.r, ATT_Q, 1.0f, &rng);
-    float dq[ATT_Q] = {0}, dk[ATT_KV] = {0}, dv[ATT_KV] = {0}, scratch[ATT_B * ATT_KVH * ATT_T];
-    attention_loss(&c);
-    grpo__attention_backward(dq, dk, dv, scratch, c.r, c.att, c.q, c.k, c.v, ATT_B, ATT_T, ATT_H, ATT_KVH, ATT_D);
-    check_gradient("attention dq", c.q, dq, ATT_Q, attention_loss, &c, 1e-2f, 1e-3, 1e-2, 1000);
-    check_gradient("attention dk", c.k, dk, ATT_KV, attention_loss, &c, 1e-2f, 1e-3, 1e-2, 1000);
-    check_gradient("attention dv", c.v, dv, ATT_KV, attention_loss, &c, 1e-2f, 1e-3, 1e-2, 1000);
-    /* causality: the first position attends only to itself, so its output is v of position 0 */
-    for (int d = 0; d < ATT_D; d++)
-        CHECK(fabsf(c.out[d] - c.v[d]) < 1e-6f, "t = 0 must copy v[0] (head 0 uses kv head 0)");
+    check_attention(2, 5, 4, 2, 4, 1000);
+    check_attention(1, 70, 4, 2, 8, 400);
 }
 
 /* SwiGLU --------------------------------------------------------------------------------- */
