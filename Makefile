@@ -70,12 +70,16 @@ build/valgrind/%: tests/%.c $(HEADERS) | build
 build:
 	@mkdir -p build
 
-# Benchmarks against PyTorch (run outside CI; see bench/).
-BENCHES = bench_generate bench_hf   # bench_hf needs a model: build/bench_hf --model DIR (see README)
-build/bench_%: bench/bench_%.c grpo.h | build
+# Benchmarks against PyTorch (run outside CI; see bench/ and README.md): bench_generate is the
+# decode table (issue 3), bench_suite the train / forward / decode / GRPO-step tables with
+# efficiency, thread scaling and peak memory (issue 6); `make bench` runs both, a few minutes on
+# 2 cores. bench_hf needs a model: build/bench_hf --model DIR (see README).
+BENCHES = bench_generate bench_suite bench_hf
+build/bench_%: bench/bench_%.c bench/bench_common.h grpo.h | build
 	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) -DGRPO_BENCH_CFLAGS='"$(CC) $(CFLAGS) -fopenmp"' $< -o $@ $(BLAS_LDLIBS) $(LDLIBS)
 bench: $(addprefix build/,$(BENCHES))
 	OMP_NUM_THREADS=$(THREADS) build/bench_generate --python $(PYTHON)
+	build/bench_suite --python $(PYTHON) --threads 1,$(THREADS)
 
 HAVE_TORCH := $(shell $(PYTHON) -c "import torch" >/dev/null 2>&1 && echo yes)
 ifeq ($(HAVE_TORCH),yes)

@@ -10,7 +10,7 @@ nn.Linear, a hand-written KV cache, torch.inference_mode(); no torch.compile, no
 
 Run it with Debian's /usr/bin/python3 (python3-torch 1.13), not the pyenv python3 on PATH.
 
-THE MODEL (grpo.h defaults: n_kv_heads = n_heads, no qkv bias, tied head, rope_theta 10000,
+THE MODEL (bench/torch_model.py, shared with bench/torch_bench.py; grpo.h defaults: n_kv_heads = n_heads, no qkv bias, tied head, rope_theta 10000,
 norm_eps 1e-5, d_ff = ceil(8*C/3 / 32) * 32)
     x = embedding[tokens]                                           embedding (V, C)
     per layer:
@@ -88,24 +88,15 @@ import subprocess
 import sys
 import time
 
-CONFIGS = {
-    "A": dict(n_layers=4, n_heads=4, d_model=256, vocab_size=512),
-    "B": dict(n_layers=6, n_heads=8, d_model=512, vocab_size=512),
-}
-CONTEXT = 128
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from torch_model import CONFIGS, CONTEXT, d_ff_of  # noqa: E402  (the model itself: bench/torch_model.py)
+
 PROMPT_TOKENS = 64
 NEW_TOKENS = 64
 GROUP_SIZE = {16: 4, 64: 8}
 TEMPERATURE = 1.0
 THREAD_SETTINGS = (1, 2)
 WARMUP_NEW_TOKENS = 8  # the warm-up: a full prefill and 7 decode steps (keeps a default run < 60 s)
-NORM_EPS = 1e-5
-ROPE_THETA = 10000.0
-
-
-def d_ff_of(C):
-    return ((8 * C // 3) + 31) // 32 * 32  # grpo.h's default: ceil(8*C/3 / 32) * 32
-
 
 def flop_counts(cfg, S):
     """(prefill FLOPs, decode FLOPs) of one generation, per the formula in the docstring."""
@@ -137,110 +128,11 @@ def system_busy_seconds():
 
 
 def build_model(config_name, max_batch):
-    """The model (weights drawn from torch's current RNG) and the sampler. Import torch only
-    after the thread environment is set (see measure)."""
+    """The model (bench/torch_model.py, weights drawn from torch's current RNG) and the sampler.
+    Import torch only after the thread environment is set (see measure)."""
     import torch
-    import torch.nn as nn
     import torch.nn.functional as Fn
-
-    cfg = CONFIGS[config_name]
-    L, H, C, V = cfg["n_layers"], cfg["n_heads"], cfg["d_model"], cfg["vocab_size"]
-    D, F = C // H, d_ff_of(C)
-
-    class RMSNorm(nn.Module):
-        def __init__(self, dim, eps=NORM_EPS):
-            super().__init__()
-            self.eps = eps
-            self.weight = nn.Parameter(torch.ones(dim))
-
-        def forward(self, x):
-            return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
-
-    def rotate_half(x):
-        x1, x2 = x[..., : x.shape[-1] // 2], x[..., x.shape[-1] // 2:]
-        return torch.cat((-x2, x1), dim=-1)
-
-    class Attention(nn.Module):
-        def __init__(self, max_batch, max_len):
-            super().__init__()
-            self.wq = nn.Linear(C, C, bias=False)
-            self.wk = nn.Linear(C, C, bias=False)
-            self.wv = nn.Linear(C, C, bias=False)
-            self.wo = nn.Linear(C, C, bias=False)
-            self.register_buffer("cache_k", torch.zeros(max_batch, H, max_len, D), persistent=False)
-            self.register_buffer("cache_v", torch.zeros(max_batch, H, max_len, D), persistent=False)
-
-        def forward(self, x, start_pos, cos, sin, mask):
-            B, T, _ = x.shape
-            q = self.wq(x).view(B, T, H, D).transpose(1, 2)          # (B, H, T, D)
-            k = self.wk(x).view(B, T, H, D).transpose(1, 2)
-            v = self.wv(x).view(B, T, H, D).transpose(1, 2)
-            q = q * cos + rotate_half(q) * sin
-            k = k * cos + rotate_half(k) * sin
-            self.cache_k[:B, :, start_pos:start_pos + T] = k          # in place
-            self.cache_v[:B, :, start_pos:start_pos + T] = v
-            keys = self.cache_k[:B, :, :start_pos + T]                 # (B, H, n, D)
-            values = self.cache_v[:B, :, :start_pos + T]
-            scores = torch.matmul(q, keys.transpose(2, 3)) / math.sqrt(D)
-            if mask is not None:
-                scores = scores + mask
-            scores = Fn.softmax(scores, dim=-1)
-            out = torch.matmul(scores, values)                         # (B, H, T, D)
-            return self.wo(out.transpose(1, 2).reshape(B, T, C))
-
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w_gate = nn.Linear(C, F, bias=False)
-            self.w_up = nn.Linear(C, F, bias=False)
-            self.w_down = nn.Linear(F, C, bias=False)
-
-        def forward(self, x):
-            return self.w_down(Fn.silu(self.w_gate(x)) * self.w_up(x))
-
-    class Block(nn.Module):
-        def __init__(self, max_batch, max_len):
-            super().__init__()
-            self.attn_norm = RMSNorm(C)
-            self.attn = Attention(max_batch, max_len)
-            self.mlp_norm = RMSNorm(C)
-            self.mlp = MLP()
-
-        def forward(self, x, start_pos, cos, sin, mask):
-            x = x + self.attn(self.attn_norm(x), start_pos, cos, sin, mask)
-            return x + self.mlp(self.mlp_norm(x))
-
-    class Transformer(nn.Module):
-        def __init__(self, max_batch, max_len=CONTEXT):
-            super().__init__()
-            self.embedding = nn.Embedding(V, C)
-            self.layers = nn.ModuleList([Block(max_batch, max_len) for _ in range(L)])
-            self.final_norm = RMSNorm(C)
-            inv_freq = ROPE_THETA ** (-torch.arange(0, D, 2, dtype=torch.float64) / D)
-            angle = torch.arange(max_len, dtype=torch.float64)[:, None] * inv_freq[None, :]
-            angle = torch.cat((angle, angle), dim=-1)                  # (max_len, D)
-            self.register_buffer("rope_cos", angle.cos().float(), persistent=False)
-            self.register_buffer("rope_sin", angle.sin().float(), persistent=False)
-            with torch.no_grad():                                      # grpo_model_create's scales
-                for name, p in self.named_parameters():
-                    if name.endswith("norm.weight"):
-                        continue
-                    std = 0.02 / math.sqrt(2 * L) if name.endswith(("wo.weight", "w_down.weight")) else 0.02
-                    p.normal_(0.0, std)
-
-        def forward(self, tokens, start_pos):
-            """tokens (B, T) at positions start_pos..start_pos+T-1 -> logits (B, V) of the last."""
-            B, T = tokens.shape
-            x = self.embedding(tokens)
-            cos = self.rope_cos[start_pos:start_pos + T]
-            sin = self.rope_sin[start_pos:start_pos + T]
-            mask = None
-            if T > 1:
-                mask = torch.full((T, start_pos + T), float("-inf")).triu(start_pos + 1)
-            for layer in self.layers:
-                x = layer(x, start_pos, cos, sin, mask)
-            x = self.final_norm(x[:, -1, :])
-            return Fn.linear(x, self.embedding.weight)                # tied head
+    from torch_model import build_model as build
 
     def sample(logits):
         scaled = logits / TEMPERATURE
@@ -248,7 +140,7 @@ def build_model(config_name, max_batch):
         logprob = Fn.log_softmax(scaled, dim=-1).gather(-1, token)
         return token, logprob
 
-    return Transformer(max_batch).eval(), sample
+    return build(config_name, max_batch).eval(), sample
 
 
 def measure(config_name, S, threads, repeats, seed):
