@@ -3345,68 +3345,82 @@ static void grpo__rows_store(float *out, const float *tile, const float *bias, i
 
 /* out (M, OC) = inp (M, IC) W^T (+ bias), W (OC, IC), for a few rows M (see above), or as
    mode says. inp NULL: the input is already in scratch in packed form, as a GRPO__ROWS_SWIGLU
-   call leaves it (row-major (M, IC) in builds without the vector kernel). weight2 (OC, IC) is
-   the up projection in GRPO__ROWS_SWIGLU mode, else NULL. scratch holds
-   grpo__matmul_rows_scratch(M, max(IC, OC)) floats. */
-static void grpo__matmul_rows(float *out, const float *inp, const float *weight, const float *weight2,
-                              const float *bias, int M, int IC, int OC, float *scratch, int mode) {
+   call or an earlier call on the same inp leaves it (row-major (M, IC) in builds without the
+   vector kernel). weight2 (OC, IC) is the up projection in GRPO__ROWS_SWIGLU mode, else NULL.
+   scratch holds grpo__matmul_rows_scratch(M, max(IC, OC)) floats.
+   The _team form is called by every thread of a parallel region (or outside one, by a single
+   thread) and ends with a barrier: the decode step runs as one parallel region. */
+static void grpo__matmul_rows_team(float *out, const float *inp, const float *weight, const float *weight2,
+                                   const float *bias, int M, int IC, int OC, float *scratch, int mode) {
     if (M <= 0) return;
 #ifdef GRPO__LANES
     int padded = (M + GRPO__LANES - 1) / GRPO__LANES * GRPO__LANES;
-    #pragma omp parallel
-    {
-        /* packed input: block c of up to GRPO__ROW_BLOCK rows starting at row m0 is (IC, width)
-           at scratch + m0 * IC; rows past M are zero */
-        if (inp) grpo__rows_pack(scratch, inp, M, padded, IC); /* ends with a barrier */
-        int threads = 1, thread = 0;
+    /* packed input: block c of up to GRPO__ROW_BLOCK rows starting at row m0 is (IC, width) at
+       scratch + m0 * IC; rows past M are zero */
+    if (inp) grpo__rows_pack(scratch, inp, M, padded, IC); /* ends with a barrier */
+    int threads = 1, thread = 0;
 #ifdef _OPENMP
-        threads = omp_get_num_threads();
-        thread = omp_get_thread_num();
+    threads = omp_get_num_threads();
+    thread = omp_get_thread_num();
 #endif
-        /* this thread's rows of W, in groups of 48 that stay in L2 across blocks of inp rows */
-        int first = (int)((long long)OC * thread / threads), last = (int)((long long)OC * (thread + 1) / threads);
-        float tile[16 * GRPO__ROW_BLOCK], tile2[16 * GRPO__ROW_BLOCK];
-        for (int group = first; group < last; group += 48) {
-            int group_end = group + 48 < last ? group + 48 : last;
-            for (int m0 = 0; m0 < padded; m0 += GRPO__ROW_BLOCK) {
-                int width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
-                int vectors = width / GRPO__LANES, rows = M - m0 < width ? M - m0 : width;
-                const float *packed = scratch + (size_t)m0 * IC;
-                for (int o = group; o < group_end;) {
-                    int size = 0;
-                    while (o + grpo__rows_tile_height[size][vectors - 1] > group_end) size++;
-                    int height = grpo__rows_tile_height[size][vectors - 1];
-                    grpo__rows_tiles[size][vectors - 1](tile, weight + (size_t)o * IC, (size_t)IC, packed, width, IC);
-                    if (mode == GRPO__ROWS_SWIGLU) {
-                        /* the tile is (W rows, inp rows) = the next matmul's packed input rows */
-                        grpo__rows_tiles[size][vectors - 1](tile2, weight2 + (size_t)o * IC, (size_t)IC, packed, width, IC);
-                        float *next = out + (size_t)m0 * OC;
-                        for (int r = 0; r < height; r++) {
-                            const float *g = tile + r * GRPO__ROW_BLOCK, *u = tile2 + r * GRPO__ROW_BLOCK;
-                            float *h = next + (size_t)(o + r) * width;
-                            #pragma omp simd
-                            for (int j = 0; j < width; j++) h[j] = g[j] / (1.0f + grpo__expf(-g[j])) * u[j];
-                        }
-                    } else {
-                        grpo__rows_store(out, tile, bias, m0, rows, o, height, OC, mode);
+    /* this thread's rows of W, in groups of 48 that stay in L2 across blocks of inp rows */
+    int first = (int)((long long)OC * thread / threads), last = (int)((long long)OC * (thread + 1) / threads);
+    float tile[16 * GRPO__ROW_BLOCK], tile2[16 * GRPO__ROW_BLOCK];
+    for (int group = first; group < last; group += 48) {
+        int group_end = group + 48 < last ? group + 48 : last;
+        for (int m0 = 0; m0 < padded; m0 += GRPO__ROW_BLOCK) {
+            int width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
+            int vectors = width / GRPO__LANES, rows = M - m0 < width ? M - m0 : width;
+            const float *packed = scratch + (size_t)m0 * IC;
+            for (int o = group; o < group_end;) {
+                int size = 0;
+                while (o + grpo__rows_tile_height[size][vectors - 1] > group_end) size++;
+                int height = grpo__rows_tile_height[size][vectors - 1];
+                grpo__rows_tiles[size][vectors - 1](tile, weight + (size_t)o * IC, (size_t)IC, packed, width, IC);
+                if (mode == GRPO__ROWS_SWIGLU) {
+                    /* the tile is (W rows, inp rows) = the next matmul's packed input rows */
+                    grpo__rows_tiles[size][vectors - 1](tile2, weight2 + (size_t)o * IC, (size_t)IC, packed, width, IC);
+                    float *next = out + (size_t)m0 * OC;
+                    for (int r = 0; r < height; r++) {
+                        const float *g = tile + r * GRPO__ROW_BLOCK, *u = tile2 + r * GRPO__ROW_BLOCK;
+                        float *h = next + (size_t)(o + r) * width;
+                        #pragma omp simd
+                        for (int j = 0; j < width; j++) h[j] = g[j] / (1.0f + grpo__expf(-g[j])) * u[j];
                     }
-                    o += height;
+                } else {
+                    grpo__rows_store(out, tile, bias, m0, rows, o, height, OC, mode);
                 }
+                o += height;
             }
         }
     }
+    #pragma omp barrier
 #else
-    /* no vector kernel: the BLAS or portable matmul, then the mode's elementwise part */
-    if (!inp) inp = scratch;
-    if (mode == GRPO__ROWS_STORE) {
-        grpo__matmul_forward(out, inp, weight, bias, M, IC, OC);
-    } else if (mode == GRPO__ROWS_ADD) {
-        grpo__sgemm(0, 1, M, OC, IC, 1.0f, inp, IC, weight, IC, 1.0f, out, OC);
-    } else {
-        grpo__matmul_forward(out, inp, weight, NULL, M, IC, OC);
-        grpo__matmul_forward(scratch, inp, weight2, NULL, M, IC, OC);
-        grpo__swiglu_forward(out, out, scratch, (size_t)M * OC);
+    /* no vector kernel: one thread calls the BLAS or portable matmul (outside a parallel
+       region, which is how the decode step runs in these builds, it is itself parallel) */
+    #pragma omp single
+    {
+        const float *x = inp ? inp : scratch;
+        if (mode == GRPO__ROWS_STORE) {
+            grpo__matmul_forward(out, x, weight, bias, M, IC, OC);
+        } else if (mode == GRPO__ROWS_ADD) {
+            grpo__sgemm(0, 1, M, OC, IC, 1.0f, x, IC, weight, IC, 1.0f, out, OC);
+        } else {
+            grpo__matmul_forward(out, x, weight, NULL, M, IC, OC);
+            grpo__matmul_forward(scratch, x, weight2, NULL, M, IC, OC);
+            grpo__swiglu_forward(out, out, scratch, (size_t)M * OC);
+        }
     }
+#endif
+}
+
+static void grpo__matmul_rows(float *out, const float *inp, const float *weight, const float *weight2,
+                              const float *bias, int M, int IC, int OC, float *scratch, int mode) {
+#ifdef GRPO__LANES
+    #pragma omp parallel
+    grpo__matmul_rows_team(out, inp, weight, weight2, bias, M, IC, OC, scratch, mode);
+#else
+    grpo__matmul_rows_team(out, inp, weight, weight2, bias, M, IC, OC, scratch, mode);
 #endif
 }
 
@@ -3427,16 +3441,15 @@ static void grpo__embedding_backward(float *dtable, const float *dout, const int
 }
 
 /* RMSNorm (Zhang & Sennrich 2019), as in Llama: y = x / sqrt(mean(x^2) + eps) * weight. */
+static inline float grpo__rmsnorm_row(float *y, const float *x, const float *weight, int C, float eps) {
+    float s = 1.0f / sqrtf(grpo__dot(x, x, C) / (float)C + eps);
+    for (int c = 0; c < C; c++) y[c] = x[c] * s * weight[c];
+    return s;
+}
 static void grpo__rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight,
                                   int N, int C, float eps) {
     #pragma omp parallel for schedule(static)
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *y = out + (size_t)n * C;
-        float s = 1.0f / sqrtf(grpo__dot(x, x, C) / (float)C + eps);
-        for (int c = 0; c < C; c++) y[c] = x[c] * s * weight[c];
-        rstd[n] = s;
-    }
+    for (int n = 0; n < N; n++) rstd[n] = grpo__rmsnorm_row(out + (size_t)n * C, inp + (size_t)n * C, weight, C, eps);
 }
 
 /* With x_hat = x * s: dx = s * (dy*w - x_hat * mean(dy*w*x_hat)); dweight += sum_n dy * x_hat. */
@@ -3471,22 +3484,24 @@ static void grpo__rmsnorm_backward(float *dinp, float *dweight, const float *dou
    (x_i, x_{i+D/2}) is rotated by the angle of position t. The backward is the rotation by
    the opposite angle (sign = -1), since a rotation's transpose is its inverse. Row r sits at
    position positions[r], or r % T when positions is NULL (a (B, T) batch). */
-static void grpo__rope_rotate(float *x, const float *cos_table, const float *sin_table, int rows, int T,
-                              const int *positions, int n_heads, int D, float sign) {
+/* the n_heads heads of one row at position t */
+static inline void grpo__rope_row(float *x, const float *cos_table, const float *sin_table, int t, int n_heads, int D, float sign) {
     int half = D / 2;
-    #pragma omp parallel for schedule(static)
-    for (int bt = 0; bt < rows; bt++) {
-        int t = positions ? positions[bt] : bt % T;
-        const float *cs = cos_table + (size_t)t * half, *sn = sin_table + (size_t)t * half;
-        for (int h = 0; h < n_heads; h++) {
-            float *v = x + ((size_t)bt * n_heads + h) * D;
-            for (int i = 0; i < half; i++) {
-                float a = v[i], b = v[i + half], s = sign * sn[i];
-                v[i] = a * cs[i] - b * s;
-                v[i + half] = b * cs[i] + a * s;
-            }
+    const float *cs = cos_table + (size_t)t * half, *sn = sin_table + (size_t)t * half;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * D;
+        for (int i = 0; i < half; i++) {
+            float a = v[i], b = v[i + half], s = sign * sn[i];
+            v[i] = a * cs[i] - b * s;
+            v[i + half] = b * cs[i] + a * s;
         }
     }
+}
+static void grpo__rope_rotate(float *x, const float *cos_table, const float *sin_table, int rows, int T,
+                              const int *positions, int n_heads, int D, float sign) {
+    #pragma omp parallel for schedule(static)
+    for (int bt = 0; bt < rows; bt++)
+        grpo__rope_row(x + (size_t)bt * n_heads * D, cos_table, sin_table, positions ? positions[bt] : bt % T, n_heads, D, sign);
 }
 static void grpo__rope_forward(float *x, const float *c, const float *s, int B, int T, int nh, int D) {
     grpo__rope_rotate(x, c, s, B * T, T, NULL, nh, D, 1.0f);
@@ -4208,9 +4223,12 @@ static void grpo__decode_attend(float *out, float *score, const float *q, int D,
    row_sequence[i] at position row_position[i], which is its row_step[i]-th generated token.
    Its keys and values go into the sequence's cache; it attends to its prompt's keys and values
    (put in the prompt cache by grpo__decode_prefill, prompt b = sequence / G) and to its own
-   generated ones. Writes
-   logits (n, V). The matmuls are grpo__matmul_rows, with residual adds and SwiGLU fused in. */
-static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int n, int G) {
+   generated ones. Writes logits (n, V). The matmuls are grpo__matmul_rows, with residual adds
+   and SwiGLU fused in. grpo__decode_team is the step's work, run by every thread of one parallel
+   region (or, in builds without the vector kernel, by one thread outside any, its matmuls then
+   parallel themselves): worksharing loops and barriers instead of a fork and join per layer
+   and per matmul. */
+static void grpo__decode_team(grpo_generator *gen, const grpo_model *model, int n, int G) {
     const grpo_config *c = &model->config;
     const grpo_parameters *p = &model->params;
     int C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers, H = c->n_heads, KVH = c->n_kv_heads;
@@ -4219,31 +4237,43 @@ static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int 
     int context_blocks = (context + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK;
     size_t S = (size_t)gen->max_sequences, max_prompts = (size_t)gen->config.max_prompts;
     float scale = 1.0f / sqrtf((float)D);
-    grpo__embedding_forward(gen->x, gen->row_token, p->token_embedding, n, C);
+    /* q, k and v read the same normalised rows: packed once (builds without the kernel pass them again) */
+#ifdef GRPO__LANES
+    const float *packed_again = NULL;
+#else
+    const float *packed_again = gen->normed;
+#endif
+    #pragma omp for schedule(static)
+    for (int i = 0; i < n; i++)
+        memcpy(gen->x + (size_t)i * C, p->token_embedding + (size_t)gen->row_token[i] * C, (size_t)C * sizeof(float));
     for (int l = 0; l < L; l++) {
-        grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->attn_norm + (size_t)l * C, n, C, c->norm_eps);
-        grpo__matmul_rows(gen->q, gen->normed, p->wq + (size_t)l * QD * C, NULL, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD, gen->packed, GRPO__ROWS_STORE);
-        grpo__matmul_rows(gen->k, gen->normed, p->wk + (size_t)l * KD * C, NULL, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
-        grpo__matmul_rows(gen->v, gen->normed, p->wv + (size_t)l * KD * C, NULL, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
-        grpo__rope_rotate(gen->q, model->rope_cos, model->rope_sin, n, 1, gen->row_position, H, D, 1.0f);
-        grpo__rope_rotate(gen->k, model->rope_cos, model->rope_sin, n, 1, gen->row_position, KVH, D, 1.0f);
-        /* this layer's cache: per (sequence or prompt, kv head) a block of keys and one of values */
+        #pragma omp for schedule(static)
+        for (int i = 0; i < n; i++)
+            gen->rstd[i] = grpo__rmsnorm_row(gen->normed + (size_t)i * C, gen->x + (size_t)i * C, p->attn_norm + (size_t)l * C, C, c->norm_eps);
+        grpo__matmul_rows_team(gen->q, gen->normed, p->wq + (size_t)l * QD * C, NULL, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD, gen->packed, GRPO__ROWS_STORE);
+        grpo__matmul_rows_team(gen->k, packed_again, p->wk + (size_t)l * KD * C, NULL, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
+        grpo__matmul_rows_team(gen->v, packed_again, p->wv + (size_t)l * KD * C, NULL, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
+        /* RoPE, then this row's key and value into its sequence's cache: per (sequence or
+           prompt, kv head) a block of keys and one of values */
         size_t own_k_size = (size_t)new_blocks * D * GRPO__KEY_BLOCK, own_v_size = (size_t)max_new * D;
         size_t prompt_k_size = (size_t)context_blocks * D * GRPO__KEY_BLOCK, prompt_v_size = (size_t)context * D;
         float *layer_k = gen->cache_k + (size_t)l * S * KVH * own_k_size, *layer_v = gen->cache_v + (size_t)l * S * KVH * own_v_size;
         const float *layer_prompt_k = gen->prompt_k + (size_t)l * max_prompts * KVH * prompt_k_size;
         const float *layer_prompt_v = gen->prompt_v + (size_t)l * max_prompts * KVH * prompt_v_size;
-        #pragma omp parallel for collapse(2) schedule(static)
-        for (int i = 0; i < n; i++)
+        #pragma omp for schedule(static)
+        for (int i = 0; i < n; i++) {
+            int step = gen->row_step[i];
+            grpo__rope_row(gen->q + (size_t)i * QD, model->rope_cos, model->rope_sin, gen->row_position[i], H, D, 1.0f);
+            grpo__rope_row(gen->k + (size_t)i * KD, model->rope_cos, model->rope_sin, gen->row_position[i], KVH, D, 1.0f);
             for (int kvh = 0; kvh < KVH; kvh++) {
-                int step = gen->row_step[i];
                 size_t head = (size_t)gen->row_sequence[i] * KVH + kvh;
                 float *key = layer_k + head * own_k_size + ((size_t)(step / GRPO__KEY_BLOCK) * D) * GRPO__KEY_BLOCK + step % GRPO__KEY_BLOCK;
                 const float *k = gen->k + (size_t)i * KD + (size_t)kvh * D;
                 for (int d = 0; d < D; d++) key[(size_t)d * GRPO__KEY_BLOCK] = k[d];
                 memcpy(layer_v + head * own_v_size + (size_t)step * D, gen->v + (size_t)i * KD + (size_t)kvh * D, (size_t)D * sizeof(float));
             }
-        #pragma omp parallel for collapse(2) schedule(static)
+        }
+        #pragma omp for collapse(2) schedule(static)
         for (int i = 0; i < n; i++)
             for (int h = 0; h < H; h++) {
                 int sequence = gen->row_sequence[i], b = sequence / G, kvh = h / group;
@@ -4253,13 +4283,26 @@ static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int 
                                     layer_prompt_k + prompt * prompt_k_size, layer_prompt_v + prompt * prompt_v_size, gen->prompt_lengths[b],
                                     layer_k + own * own_k_size, layer_v + own * own_v_size, gen->row_step[i] + 1);
             }
-        grpo__matmul_rows(gen->x, gen->att_out, p->wo + (size_t)l * C * QD, NULL, NULL, n, QD, C, gen->packed, GRPO__ROWS_ADD);
-        grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->mlp_norm + (size_t)l * C, n, C, c->norm_eps);
-        grpo__matmul_rows(gen->hidden, gen->normed, p->w_gate + (size_t)l * F * C, p->w_up + (size_t)l * F * C, NULL, n, C, F, gen->packed, GRPO__ROWS_SWIGLU);
-        grpo__matmul_rows(gen->x, NULL, p->w_down + (size_t)l * C * F, NULL, NULL, n, F, C, gen->hidden, GRPO__ROWS_ADD);
+        grpo__matmul_rows_team(gen->x, gen->att_out, p->wo + (size_t)l * C * QD, NULL, NULL, n, QD, C, gen->packed, GRPO__ROWS_ADD);
+        #pragma omp for schedule(static)
+        for (int i = 0; i < n; i++)
+            gen->rstd[i] = grpo__rmsnorm_row(gen->normed + (size_t)i * C, gen->x + (size_t)i * C, p->mlp_norm + (size_t)l * C, C, c->norm_eps);
+        grpo__matmul_rows_team(gen->hidden, gen->normed, p->w_gate + (size_t)l * F * C, p->w_up + (size_t)l * F * C, NULL, n, C, F, gen->packed, GRPO__ROWS_SWIGLU);
+        grpo__matmul_rows_team(gen->x, NULL, p->w_down + (size_t)l * C * F, NULL, NULL, n, F, C, gen->hidden, GRPO__ROWS_ADD);
     }
-    grpo__rmsnorm_forward(gen->normed, gen->rstd, gen->x, p->final_norm, n, C, c->norm_eps);
-    grpo__matmul_rows(gen->logits, gen->normed, p->lm_head ? p->lm_head : p->token_embedding, NULL, NULL, n, C, V, gen->packed, GRPO__ROWS_STORE);
+    #pragma omp for schedule(static)
+    for (int i = 0; i < n; i++)
+        gen->rstd[i] = grpo__rmsnorm_row(gen->normed + (size_t)i * C, gen->x + (size_t)i * C, p->final_norm, C, c->norm_eps);
+    grpo__matmul_rows_team(gen->logits, gen->normed, p->lm_head ? p->lm_head : p->token_embedding, NULL, NULL, n, C, V, gen->packed, GRPO__ROWS_STORE);
+}
+
+static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int n, int G) {
+#ifdef GRPO__LANES
+    #pragma omp parallel
+    grpo__decode_team(gen, model, n, G);
+#else
+    grpo__decode_team(gen, model, n, G);
+#endif
 }
 
 /* Does text (the completion's last bytes) end inside the window of the newest token with one of
