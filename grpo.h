@@ -376,8 +376,11 @@ typedef struct {
     int weight_decay;   /* 1 for matrices; 0 for norms and biases (AdamW decays only matrices) */
 } grpo_tensor_info;
 
-/* Activations saved by the forward pass for the backward pass, N = B*T rows.
-   One allocation, grown when a larger batch arrives. */
+/* Activations saved by the forward pass for the backward pass. The forward works on N rows,
+   one per valid token (padding takes no work): each sequence is a segment of consecutive rows,
+   and a segment may first read the rows of a prefix it shares with other sequences
+   (grpo_model_forward_shared), which are then computed once. One allocation, grown when a
+   larger batch arrives. */
 typedef struct {
     float *residual;     /* (L+1, N, C) residual stream entering each layer; [L] leaves the last */
     float *attn_rstd;    /* (L, N)      1/rms of each row before attention */
@@ -385,7 +388,7 @@ typedef struct {
     float *q;            /* (L, N, H*D)   after RoPE */
     float *k;            /* (L, N, KVH*D) after RoPE */
     float *v;            /* (L, N, KVH*D) */
-    float *att;          /* (L, B, H, T, T) softmax(q k^T / sqrt(D)), causal */
+    float *att;          /* (L, att_size) softmax(q k^T / sqrt(D)) per segment, (H, length, prefix + length) */
     float *att_out;      /* (L, N, H*D)   attention-weighted values, before wo */
     float *residual_mid; /* (L, N, C)   residual after attention */
     float *mlp_rstd;     /* (L, N) */
@@ -395,10 +398,18 @@ typedef struct {
     float *hidden;       /* (L, N, F)   silu(gate) * up */
     float *final_rstd;   /* (N) */
     float *final_out;    /* (N, C) */
-    float *logits;       /* (N, V)      raw, before the temperature */
+    float *logits;       /* (N, V)      raw, before the temperature; row_of[b * T + t] is the row of (b, t) */
     int *tokens;         /* (N)         copies of the forward's inputs, for the backward */
     int *targets;        /* (N) */
-    int *lengths;        /* (B) */
+    int *positions;      /* (N)         each row's position in its sequence (RoPE) */
+    int *row_of;         /* (B*T)       the row of the caller's (b, t); -1 for padding */
+    int rows;            /* N */
+    int n_segments;      /* sequences and shared prefixes */
+    int *segments;       /* (n_segments, 4) first row, length, first row of the prefix it reads first (-1: none), prefix length */
+    int n_families;      /* a shared prefix and the segments that read it form one family (the backward's unit) */
+    int *families;       /* (n_families + 1) first segment of each family */
+    size_t *att_offsets; /* (n_segments + 1) where each segment's softmax starts within a layer's att */
+    float *row_values;   /* (2, N)      each row's log-prob and entropy before they go to (b, t) */
 } grpo_activations;
 
 /* Scratch for the backward pass, allocated with the gradients. */
@@ -413,7 +424,7 @@ typedef struct {
     float *dup;          /* (N, F) */
     float *dhidden;      /* (N, F) */
     float *dlogits;      /* (N, V) */
-    float *datt;         /* (B, KVH, T, T) attention-score gradients of one head at a time per (b, kv head) */
+    float *datt;         /* (n_families, KVH, largest segment's length x (prefix + length)) score gradients */
 } grpo_gradient_scratch;
 
 typedef struct {
@@ -430,10 +441,11 @@ typedef struct {
     /* forward state */
     float *acts_memory; size_t acts_capacity; /* floats */
     int *acts_ints; size_t acts_ints_capacity;
+    size_t *acts_offsets; size_t acts_offsets_capacity;
     grpo_activations acts;
     float *scratch_memory; size_t scratch_capacity;
     grpo_gradient_scratch scratch;
-    int batch_size, seq_len;       /* B, T of the last forward; 0 before any */
+    int batch_size, seq_len;       /* B, T of the last forward (the caller's layout); 0 before any */
     float temperature;             /* of the last forward */
 } grpo_model;
 
@@ -457,10 +469,21 @@ GRPODEF void grpo_model_zero_grad(grpo_model *model);
    right-padded and positions t >= lengths[b] are masked out: their log-prob and entropy are
    0 and they take no gradient. lengths may be NULL (every row is full).
    logprobs (B, T) receives log softmax(logits / temperature)[target]; entropy (B, T), if not
-   NULL, the entropy of that distribution. The raw logits stay in model->acts.logits (N, V). */
+   NULL, the entropy of that distribution. The raw logits stay in model->acts.logits, one row per
+   valid token: row model->acts.row_of[b * T + t] for (b, t). */
 GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, const int *targets,
                                        const int *lengths, int B, int T, float temperature,
                                        float *logprobs, float *entropy);
+/* The same forward for rows in groups of group_size consecutive rows (the last group may be
+   shorter) that begin with the same prefix_lengths[g] tokens and targets, as the G completions
+   of one GRPO prompt do: the shared prefix is computed once per group and each row's own tokens
+   attend to it, the same computation with fewer rows (the GRPO step's policy and reference
+   forwards). prefix_lengths[g] is 0 (nothing shared) or less than every length of its group;
+   rows that differ inside their prefix are an error. grpo_model_backward follows it as usual
+   (a prefix position's gradient sums over the rows of its group). */
+GRPODEF grpo_result grpo_model_forward_shared(grpo_model *model, const int *tokens, const int *targets,
+                                              const int *lengths, int B, int T, int group_size, const int *prefix_lengths,
+                                              float temperature, float *logprobs, float *entropy);
 /* dlogprobs (B, T) = d(loss)/d(logprobs) of the last forward; adds d(loss)/d(parameters) into
    model->grads (so micro-batches accumulate). The same backward serves SFT and GRPO. */
 GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprobs);
@@ -2964,6 +2987,7 @@ GRPODEF void grpo_model_destroy(grpo_model *model) {
     GRPO_FREE(model->rope_sin);
     GRPO_FREE(model->acts_memory);
     GRPO_FREE(model->acts_ints);
+    GRPO_FREE(model->acts_offsets);
     GRPO_FREE(model->scratch_memory);
     memset(model, 0, sizeof *model);
 }
@@ -3107,6 +3131,12 @@ static void grpo__sgemm(int trans_a, int trans_b, int M, int N, int K, float alp
 #else
     grpo__sgemm_portable(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 #endif
+}
+
+/* y += x, elementwise (residual connections) */
+static void grpo__add_into(float *y, const float *x, size_t count) {
+    #pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < count; i++) y[i] += x[i];
 }
 
 /* out (N, OC) = inp (N, IC) W^T + bias, with W (OC, IC) and bias (OC) or NULL. */
@@ -3510,14 +3540,17 @@ static void grpo__rope_backward(float *dx, const float *c, const float *s, int B
     grpo__rope_rotate(dx, c, s, B * T, T, NULL, nh, D, -1.0f);
 }
 
-/* Causal multi-head attention with grouped-query attention: query head h reads key/value head
-   h / (H/KVH). q (B,T,H,D), k and v (B,T,KVH,D), out (B,T,H,D). Per (batch, head) it is three
-   matmuls, S = q k^T * scale, P = softmax(S) per row over j <= t, out = P v, done by
-   grpo__sgemm on blocks of GRPO__ATTENTION_BLOCK query rows: block [t0, t0 + rows) needs keys
-   [0, t0 + rows) only, so the causal upper triangle is skipped a block at a time.
-   att (B,H,T,T) keeps P for the backward: row t holds P[t][j] for j <= t and 0 for
-   t < j < t0 + rows; entries right of its block are never written or read. Each (batch, head) is
-   one thread's work (a nested BLAS call runs on that thread): deterministic. */
+/* Causal multi-head attention with grouped-query attention over segments of rows: query head h
+   reads key/value head h / (H/KVH). q (N,H,D), k and v (N,KVH,D), out (N,H,D) for N rows.
+   Segment s (segments[4s..4s+3] = first row, length, prefix's first row or -1, prefix length)
+   is one sequence: its row t attends to the prefix's rows (all of them: the prefix comes
+   first) and to its own rows 0..t. Per (segment, head) it is matmuls on blocks of
+   GRPO__ATTENTION_BLOCK query rows: S = q k^T * scale against the prefix and against own keys
+   [0, t0 + rows) (the causal upper triangle is skipped a block at a time), P = softmax(S) per
+   row, out = P v. att keeps P for the backward: segment s's block starts at att_offsets[s],
+   (H, length, prefix + length); row t holds P over the prefix, over own keys j <= t, and 0 for
+   t < j < t0 + rows; entries right of its block are never written or read. Each (segment,
+   head) is one thread's work (a nested BLAS call runs on that thread): deterministic. */
 #define GRPO__ATTENTION_BLOCK 64
 
 /* p[j] = softmax(p[0..count)) in place, then zero p[count..end) */
@@ -3534,67 +3567,109 @@ static void grpo__softmax_row(float *p, int count, int end) {
 }
 
 static void grpo__attention_forward(float *out, float *att, const float *q, const float *k, const float *v,
-                                    int B, int T, int H, int KVH, int D) {
+                                    const int *segments, const size_t *att_offsets, int n_segments, int H, int KVH, int D) {
     float scale = 1.0f / sqrtf((float)D);
     int group = H / KVH, QD = H * D, KD = KVH * D;
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int h = 0; h < H; h++) {
-            size_t kv_offset = (size_t)b * T * KD + (size_t)(h / group) * D, q_offset = (size_t)b * T * QD + (size_t)h * D;
-            float *a = att + ((size_t)b * H + h) * T * T;
-            for (int t0 = 0; t0 < T; t0 += GRPO__ATTENTION_BLOCK) {
-                int rows = T - t0 < GRPO__ATTENTION_BLOCK ? T - t0 : GRPO__ATTENTION_BLOCK, keys = t0 + rows;
-                float *block = a + (size_t)t0 * T;
-                grpo__sgemm(0, 1, rows, keys, D, scale, q + q_offset + (size_t)t0 * QD, QD, k + kv_offset, KD, 0.0f, block, T);
-                for (int t = 0; t < rows; t++) grpo__softmax_row(block + (size_t)t * T, t0 + t + 1, keys);
-                grpo__sgemm(0, 0, rows, D, keys, 1.0f, block, T, v + kv_offset, KD, 0.0f, out + q_offset + (size_t)t0 * QD, QD);
-            }
+    #pragma omp parallel for schedule(static)
+    for (int item = 0; item < n_segments * H; item++) {
+        const int *seg = segments + 4 * (item / H);
+        int h = item % H, first = seg[0], T = seg[1], prefix = seg[2], P = seg[3], width = P + T;
+        size_t kv_head = (size_t)(h / group) * D;
+        const float *qs = q + (size_t)first * QD + (size_t)h * D;
+        const float *ks = k + (size_t)first * KD + kv_head, *vs = v + (size_t)first * KD + kv_head;
+        const float *kp = prefix >= 0 ? k + (size_t)prefix * KD + kv_head : NULL, *vp = prefix >= 0 ? v + (size_t)prefix * KD + kv_head : NULL;
+        float *a = att + att_offsets[item / H] + (size_t)h * T * width, *o = out + (size_t)first * QD + (size_t)h * D;
+        for (int t0 = 0; t0 < T; t0 += GRPO__ATTENTION_BLOCK) {
+            int rows = T - t0 < GRPO__ATTENTION_BLOCK ? T - t0 : GRPO__ATTENTION_BLOCK, keys = t0 + rows;
+            float *block = a + (size_t)t0 * width;
+            if (P > 0) grpo__sgemm(0, 1, rows, P, D, scale, qs + (size_t)t0 * QD, QD, kp, KD, 0.0f, block, width);
+            grpo__sgemm(0, 1, rows, keys, D, scale, qs + (size_t)t0 * QD, QD, ks, KD, 0.0f, block + P, width);
+            for (int t = 0; t < rows; t++) grpo__softmax_row(block + (size_t)t * width, P + t0 + t + 1, P + keys);
+            if (P > 0) grpo__sgemm(0, 0, rows, D, P, 1.0f, block, width, vp, KD, 0.0f, o + (size_t)t0 * QD, QD);
+            grpo__sgemm(0, 0, rows, D, keys, 1.0f, block + P, width, vs, KD, P > 0 ? 1.0f : 0.0f, o + (size_t)t0 * QD, QD);
         }
+    }
 }
 
 /* With dP = dout v^T: dv += P^T dout, dS = P * (dP - rowsum(P * dP)) * scale, dq += dS k,
-   dk += dS^T q; the same blocks as the forward (a key block j0 is read by query rows t >= j0).
-   One (batch, kv head) per iteration, so the heads of a group that add into the same dk/dv rows
-   run on one thread: no races, deterministic order. scratch is (B, KVH, T, T). */
+   dk += dS^T q, against the prefix's rows and the segment's own (a key block t0 of its own is
+   read by its query rows t >= t0). One (family, kv head) per iteration -- a family is a
+   prefix segment and the segments that read it, all adding into the prefix's dk and dv -- so
+   the heads of a group and the readers of a prefix run on one thread: no races,
+   deterministic order. scratch holds n_families x KVH blocks of
+   grpo__attention_scratch(...) floats. */
+static size_t grpo__attention_scratch(const int *segments, int n_segments) {
+    size_t largest = 0;
+    for (int s = 0; s < n_segments; s++) {
+        size_t size = (size_t)segments[4 * s + 1] * (size_t)(segments[4 * s + 1] + segments[4 * s + 3]);
+        if (size > largest) largest = size;
+    }
+    return largest;
+}
 static void grpo__attention_backward(float *dq, float *dk, float *dv, float *scratch, const float *dout,
                                      const float *att, const float *q, const float *k, const float *v,
-                                     int B, int T, int H, int KVH, int D) {
+                                     const int *segments, const size_t *att_offsets, int n_segments,
+                                     const int *families, int n_families, int H, int KVH, int D) {
     float scale = 1.0f / sqrtf((float)D);
     int group = H / KVH, QD = H * D, KD = KVH * D;
-    #pragma omp parallel for collapse(2) schedule(static)
-    for (int b = 0; b < B; b++)
-        for (int kh = 0; kh < KVH; kh++) {
-            float *ds = scratch + ((size_t)b * KVH + kh) * T * T;
-            size_t kv_offset = (size_t)b * T * KD + (size_t)kh * D;
+    size_t block_size = grpo__attention_scratch(segments, n_segments);
+    #pragma omp parallel for schedule(static)
+    for (int item = 0; item < n_families * KVH; item++) {
+        int family = item / KVH, kh = item % KVH;
+        float *ds = scratch + (size_t)item * block_size;
+        size_t kv_head = (size_t)kh * D;
+        /* readers first, the prefix (the family's first segment) last: a fixed order */
+        for (int si = families[family + 1] - 1; si >= families[family]; si--) {
+            const int *seg = segments + 4 * si;
+            int first = seg[0], T = seg[1], prefix = seg[2], P = seg[3], width = P + T;
+            const float *ks = k + (size_t)first * KD + kv_head, *vs = v + (size_t)first * KD + kv_head;
+            float *dks = dk + (size_t)first * KD + kv_head, *dvs = dv + (size_t)first * KD + kv_head;
+            const float *kp = P > 0 ? k + (size_t)prefix * KD + kv_head : NULL, *vp = P > 0 ? v + (size_t)prefix * KD + kv_head : NULL;
+            float *dkp = P > 0 ? dk + (size_t)prefix * KD + kv_head : NULL, *dvp = P > 0 ? dv + (size_t)prefix * KD + kv_head : NULL;
             for (int h = kh * group; h < (kh + 1) * group; h++) {
-                const float *a = att + ((size_t)b * H + h) * T * T;
-                size_t q_offset = (size_t)b * T * QD + (size_t)h * D;
+                const float *a = att + att_offsets[si] + (size_t)h * T * width;
+                const float *dos = dout + (size_t)first * QD + (size_t)h * D, *qs = q + (size_t)first * QD + (size_t)h * D;
+                float *dqs = dq + (size_t)first * QD + (size_t)h * D;
                 for (int t0 = 0; t0 < T; t0 += GRPO__ATTENTION_BLOCK) {
                     int rows = T - t0 < GRPO__ATTENTION_BLOCK ? T - t0 : GRPO__ATTENTION_BLOCK;
-                    /* dP for this block's rows; dv for the keys of the block, from rows t >= t0 */
-                    grpo__sgemm(0, 1, rows, t0 + rows, D, 1.0f, dout + q_offset + (size_t)t0 * QD, QD, v + kv_offset, KD, 0.0f, ds + (size_t)t0 * T, T);
-                    grpo__sgemm(1, 0, rows, D, T - t0, 1.0f, a + (size_t)t0 * T + t0, T, dout + q_offset + (size_t)t0 * QD, QD,
-                                1.0f, dv + kv_offset + (size_t)t0 * KD, KD);
+                    float *block = ds + (size_t)t0 * width;
+                    const float *p = a + (size_t)t0 * width;
+                    const float *dob = dos + (size_t)t0 * QD;
+                    /* dP for this block's rows; dv for the prefix, and for the own keys of the
+                       block from rows t >= t0 */
+                    if (P > 0) {
+                        grpo__sgemm(0, 1, rows, P, D, 1.0f, dob, QD, vp, KD, 0.0f, block, width);
+                        grpo__sgemm(1, 0, P, D, rows, 1.0f, p, width, dob, QD, 1.0f, dvp, KD);
+                    }
+                    grpo__sgemm(0, 1, rows, t0 + rows, D, 1.0f, dob, QD, vs, KD, 0.0f, block + P, width);
+                    grpo__sgemm(1, 0, rows, D, T - t0, 1.0f, a + (size_t)t0 * width + P + t0, width, dob, QD,
+                                1.0f, dvs + (size_t)t0 * KD, KD);
                 }
                 for (int t = 0; t < T; t++) {
-                    const float *p = a + (size_t)t * T;
-                    float *d = ds + (size_t)t * T, weighted = 0.0f;
-                    int end = (t / GRPO__ATTENTION_BLOCK + 1) * GRPO__ATTENTION_BLOCK;
-                    end = end < T ? end : T;
+                    const float *p = a + (size_t)t * width;
+                    float *d = ds + (size_t)t * width, weighted = 0.0f;
+                    int count = P + t + 1, end = (t / GRPO__ATTENTION_BLOCK + 1) * GRPO__ATTENTION_BLOCK;
+                    end = P + (end < T ? end : T);
                     #pragma omp simd reduction(+:weighted)
-                    for (int j = 0; j <= t; j++) weighted += p[j] * d[j];
+                    for (int j = 0; j < count; j++) weighted += p[j] * d[j];
                     #pragma omp simd
-                    for (int j = 0; j <= t; j++) d[j] = p[j] * (d[j] - weighted) * scale;
-                    for (int j = t + 1; j < end; j++) d[j] = 0.0f;
+                    for (int j = 0; j < count; j++) d[j] = p[j] * (d[j] - weighted) * scale;
+                    for (int j = count; j < end; j++) d[j] = 0.0f;
                 }
                 for (int t0 = 0; t0 < T; t0 += GRPO__ATTENTION_BLOCK) {
                     int rows = T - t0 < GRPO__ATTENTION_BLOCK ? T - t0 : GRPO__ATTENTION_BLOCK;
-                    grpo__sgemm(0, 0, rows, D, t0 + rows, 1.0f, ds + (size_t)t0 * T, T, k + kv_offset, KD, 1.0f, dq + q_offset + (size_t)t0 * QD, QD);
-                    grpo__sgemm(1, 0, rows, D, T - t0, 1.0f, ds + (size_t)t0 * T + t0, T, q + q_offset + (size_t)t0 * QD, QD,
-                                1.0f, dk + kv_offset + (size_t)t0 * KD, KD);
+                    const float *block = ds + (size_t)t0 * width;
+                    if (P > 0) {
+                        grpo__sgemm(0, 0, rows, D, P, 1.0f, block, width, kp, KD, 1.0f, dqs + (size_t)t0 * QD, QD);
+                        grpo__sgemm(1, 0, P, D, rows, 1.0f, block, width, qs + (size_t)t0 * QD, QD, 1.0f, dkp, KD);
+                    }
+                    grpo__sgemm(0, 0, rows, D, t0 + rows, 1.0f, block + P, width, ks, KD, 1.0f, dqs + (size_t)t0 * QD, QD);
+                    grpo__sgemm(1, 0, rows, D, T - t0, 1.0f, ds + (size_t)t0 * width + P + t0, width, qs + (size_t)t0 * QD, QD,
+                                1.0f, dks + (size_t)t0 * KD, KD);
                 }
             }
         }
+    }
 }
 
 /* SwiGLU (Shazeer 2020): hidden = silu(gate) * up, silu(x) = x * sigmoid(x). */
@@ -3668,7 +3743,7 @@ static void grpo__logprob_backward(float *dlogits, const float *dlogprobs, const
 static size_t grpo__model_bytes(const grpo_model *model) {
     size_t rope = (size_t)model->config.context_length * (size_t)(model->head_size / 2);
     size_t floats = model->num_parameters * (model->grads_memory ? 2 : 1) + 2 * rope + model->acts_capacity + model->scratch_capacity;
-    return floats * sizeof(float) + model->acts_ints_capacity * sizeof(int);
+    return floats * sizeof(float) + model->acts_ints_capacity * sizeof(int) + model->acts_offsets_capacity * sizeof(size_t);
 }
 
 /* Refuses growing a model's buffer from `held` to `wanted` floats (or ints) when the model as a
@@ -3681,59 +3756,73 @@ static grpo_result grpo__check_model_growth(const grpo_model *model, const char 
     return grpo__check_memory(what, bytes);
 }
 
-/* Lays out activation buffers for B x T and grows the block if needed. */
-static grpo_result grpo__ensure_activations(grpo_model *model, int B, int T) {
+/* Lays out the forward's buffers for N rows, an att block of att_size floats per layer, B*T
+   caller positions and n_segments segments, growing the allocations when needed. The
+   segment table (segments, families, att_offsets) is filled by the caller afterwards. */
+static grpo_result grpo__ensure_activations(grpo_model *model, size_t N, size_t att_size, size_t positions, int n_segments) {
     const grpo_config *c = &model->config;
     size_t L = (size_t)c->n_layers, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
     size_t D = (size_t)model->head_size, QD = (size_t)c->n_heads * D, KD = (size_t)c->n_kv_heads * D;
-    size_t N = (size_t)B * (size_t)T;
-    size_t sizes[17], total = 0;
+    size_t sizes[18], total = 0;
     int ok = grpo__mul3(L + 1, N, C, &sizes[0]) && grpo__mul(L, N, &sizes[1]) && grpo__mul3(L, N, C, &sizes[2]) &&
              grpo__mul3(L, N, QD, &sizes[3]) && grpo__mul3(L, N, KD, &sizes[4]) && grpo__mul3(L, N, KD, &sizes[5]) &&
-             grpo__mul3(L * (size_t)c->n_heads, N, (size_t)T, &sizes[6]) && grpo__mul3(L, N, QD, &sizes[7]) &&
+             grpo__mul(L, att_size, &sizes[6]) && grpo__mul3(L, N, QD, &sizes[7]) &&
              grpo__mul3(L, N, C, &sizes[8]) && grpo__mul(L, N, &sizes[9]) && grpo__mul3(L, N, C, &sizes[10]) &&
              grpo__mul3(L, N, F, &sizes[11]) && grpo__mul3(L, N, F, &sizes[12]) && grpo__mul3(L, N, F, &sizes[13]) &&
-             grpo__mul(N, 1, &sizes[14]) && grpo__mul(N, C, &sizes[15]) && grpo__mul(N, V, &sizes[16]);
-    for (int i = 0; i < 17 && ok; i++) ok = grpo__add(total, sizes[i], &total);
-    size_t ints = 0;
-    ok = ok && grpo__mul(N, 2, &ints) && grpo__add(ints, (size_t)B, &ints);
-    size_t bytes;
+             grpo__mul(N, 1, &sizes[14]) && grpo__mul(N, C, &sizes[15]) && grpo__mul(N, V, &sizes[16]) && grpo__mul(N, 2, &sizes[17]);
+    for (int i = 0; i < 18 && ok; i++) ok = grpo__add(total, sizes[i], &total);
+    size_t ints = 0, bytes = 0;
+    /* tokens, targets, positions (N each), row_of (B*T), segments (4 per), families (one per segment + 1) */
+    ok = ok && grpo__mul(N, 3, &ints) && grpo__add(ints, positions, &ints) && grpo__add(ints, 5 * (size_t)n_segments + 1, &ints);
     ok = ok && grpo__mul(total, sizeof(float), &bytes);
-    if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: activations for B = %d, T = %d overflow size_t", B, T);
+    if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: activations for %zu rows overflow size_t", N);
     grpo_result r;
     size_t grown = (total > model->acts_capacity ? total - model->acts_capacity : 0) +
                    (ints > model->acts_ints_capacity ? ints - model->acts_ints_capacity : 0); /* int and float are 4 bytes */
     if ((r = grpo__check_model_growth(model, "forward: activations", 0, grown))) return r;
     if (total > model->acts_capacity) {
         float *memory = (float *)grpo__alloc_floats(total);
-        if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: could not allocate %.1f MiB of activations for B = %d, T = %d", (double)bytes / 1048576.0, B, T);
+        if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: could not allocate %.1f MiB of activations for %zu tokens", (double)bytes / 1048576.0, N);
         GRPO_FREE(model->acts_memory);
         model->acts_memory = memory;
         model->acts_capacity = total;
     }
     if (ints > model->acts_ints_capacity) {
         int *memory = (int *)GRPO_MALLOC(ints * sizeof(int));
-        if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: could not allocate token buffers for B = %d, T = %d", B, T);
+        if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: could not allocate token buffers for %zu tokens", N);
         GRPO_FREE(model->acts_ints);
         model->acts_ints = memory;
         model->acts_ints_capacity = ints;
     }
-    float **slots[17] = {&model->acts.residual, &model->acts.attn_rstd, &model->acts.attn_in, &model->acts.q,
+    if ((size_t)n_segments + 1 > model->acts_offsets_capacity) {
+        size_t *memory = (size_t *)GRPO_MALLOC(((size_t)n_segments + 1) * sizeof(size_t));
+        if (!memory) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "forward: could not allocate the table of %d sequences", n_segments);
+        GRPO_FREE(model->acts_offsets);
+        model->acts_offsets = memory;
+        model->acts_offsets_capacity = (size_t)n_segments + 1;
+    }
+    float **slots[18] = {&model->acts.residual, &model->acts.attn_rstd, &model->acts.attn_in, &model->acts.q,
                          &model->acts.k, &model->acts.v, &model->acts.att, &model->acts.att_out,
                          &model->acts.residual_mid, &model->acts.mlp_rstd, &model->acts.mlp_in, &model->acts.gate,
                          &model->acts.up, &model->acts.hidden, &model->acts.final_rstd, &model->acts.final_out,
-                         &model->acts.logits};
+                         &model->acts.logits, &model->acts.row_values};
     float *at = model->acts_memory;
-    for (int i = 0; i < 17; i++) { *slots[i] = at; at += sizes[i]; }
-    model->acts.tokens = model->acts_ints;
-    model->acts.targets = model->acts_ints + N;
-    model->acts.lengths = model->acts_ints + 2 * N;
+    for (int i = 0; i < 18; i++) { *slots[i] = at; at += sizes[i]; }
+    int *n = model->acts_ints;
+    model->acts.tokens = n; n += N;
+    model->acts.targets = n; n += N;
+    model->acts.positions = n; n += N;
+    model->acts.row_of = n; n += positions;
+    model->acts.segments = n; n += 4 * (size_t)n_segments;
+    model->acts.families = n;
+    model->acts.att_offsets = model->acts_offsets;
+    model->acts.rows = (int)N;
+    model->acts.n_segments = n_segments;
     return GRPO_SUCCESS;
 }
 
-GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, const int *targets,
-                                       const int *lengths, int B, int T, float temperature,
-                                       float *logprobs, float *entropy) {
+static grpo_result grpo__check_forward(const grpo_model *model, const int *tokens, const int *targets, const int *lengths,
+                                       int B, int T, float temperature, const float *logprobs) {
     if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "forward: the model is not created");
     if (!tokens || !targets || !logprobs) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: tokens, targets and logprobs must not be NULL");
     const grpo_config *c = &model->config;
@@ -3754,56 +3843,159 @@ GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, con
                 return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward: targets[b=%d, t=%d] = %d is outside the vocabulary [0, %d)", b, t, targets[i], c->vocab_size);
         }
     }
+    return GRPO_SUCCESS;
+}
+
+/* Builds the rows and segments of a forward over (B, T) with lengths, groups of group_size rows
+   sharing prefix_lengths[g] leading tokens (group_size 0: nothing shared), then runs it. */
+static grpo_result grpo__forward(grpo_model *model, const int *tokens, const int *targets, const int *lengths,
+                                 int B, int T, int group_size, const int *prefix_lengths, float temperature,
+                                 float *logprobs, float *entropy) {
+    const grpo_config *c = &model->config;
+    int H = c->n_heads;
+    /* count rows, segments and the att block */
+    size_t N = 0, att_size = 0;
+    int n_segments = 0;
+    for (int b = 0; b < B; b++) {
+        int len = lengths ? lengths[b] : T, shared = 0;
+        if (group_size > 0) {
+            int g = b / group_size;
+            shared = prefix_lengths[g];
+            if (b % group_size == 0 && shared > 0) { N += (size_t)shared; att_size += (size_t)H * shared * shared; n_segments++; }
+        }
+        if (len - shared > 0) { N += (size_t)(len - shared); att_size += (size_t)H * (len - shared) * len; n_segments++; }
+    }
+    if (N == 0) N = 1; /* every row empty: one dummy row keeps the buffers valid */
     /* A forward that fails from here on leaves no activations a backward could use. */
     model->batch_size = 0;
-    grpo_result r = grpo__ensure_activations(model, B, T);
+    grpo_result r = grpo__ensure_activations(model, N, att_size, (size_t)B * T, n_segments);
     if (r) return r;
-
-    int N = B * T, C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers;
-    int H = c->n_heads, KVH = c->n_kv_heads, D = model->head_size, QD = H * D, KD = KVH * D;
     grpo_activations *a = &model->acts;
-    const grpo_parameters *p = &model->params;
     model->batch_size = B;
     model->seq_len = T;
     model->temperature = temperature;
-    memcpy(a->tokens, tokens, (size_t)N * sizeof(int));
+    /* rows in order: per group its prefix (once), then each sequence's own tokens */
+    int row = 0, segment = 0, n_families = 0, prefix_row = -1, prefix_length = 0;
+    a->att_offsets[0] = 0;
     for (int b = 0; b < B; b++) {
-        a->lengths[b] = lengths ? lengths[b] : T;
-        /* padding targets may be anything; store 0 so the backward never indexes with them */
-        for (int t = 0; t < T; t++) a->targets[(size_t)b * T + t] = t < a->lengths[b] ? targets[(size_t)b * T + t] : 0;
+        int len = lengths ? lengths[b] : T, shared = 0;
+        if (group_size > 0 && b % group_size == 0) {
+            shared = prefix_lengths[b / group_size];
+            prefix_row = -1;
+            prefix_length = 0;
+            if (shared > 0) {
+                prefix_row = row;
+                prefix_length = shared;
+                for (int t = 0; t < shared; t++, row++) {
+                    a->tokens[row] = tokens[(size_t)b * T + t];
+                    a->targets[row] = targets[(size_t)b * T + t];
+                    a->positions[row] = t;
+                }
+                int *seg = a->segments + 4 * segment;
+                seg[0] = prefix_row; seg[1] = shared; seg[2] = -1; seg[3] = 0;
+                a->att_offsets[segment + 1] = a->att_offsets[segment] + (size_t)H * shared * shared;
+                a->families[n_families++] = segment;
+                segment++;
+            }
+        } else if (group_size > 0) {
+            shared = prefix_length;
+        }
+        for (int t = 0; t < T; t++) a->row_of[(size_t)b * T + t] = t < shared ? prefix_row + t : -1;
+        if (len - shared > 0) {
+            int own = len - shared;
+            int *seg = a->segments + 4 * segment;
+            seg[0] = row; seg[1] = own; seg[2] = shared > 0 ? prefix_row : -1; seg[3] = shared;
+            a->att_offsets[segment + 1] = a->att_offsets[segment] + (size_t)H * own * len;
+            if (shared == 0) a->families[n_families++] = segment;
+            segment++;
+            for (int t = shared; t < len; t++, row++) {
+                a->tokens[row] = tokens[(size_t)b * T + t];
+                a->targets[row] = targets[(size_t)b * T + t];
+                a->positions[row] = t;
+                a->row_of[(size_t)b * T + t] = row;
+            }
+        }
+    }
+    a->families[n_families] = segment;
+    a->n_families = n_families;
+    if (row == 0) { /* every row empty: the dummy row, with nothing to attend to */
+        a->tokens[0] = 0; a->targets[0] = 0; a->positions[0] = 0;
+        memset(a->att_out, 0, (size_t)c->n_layers * c->n_heads * model->head_size * sizeof(float));
     }
 
-    grpo__embedding_forward(a->residual, a->tokens, p->token_embedding, N, C);
+    int C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers;
+    int KVH = c->n_kv_heads, D = model->head_size, QD = H * D, KD = KVH * D, rows = (int)N;
+    size_t layer_att = a->att_offsets[n_segments];
+    const grpo_parameters *p = &model->params;
+    grpo__embedding_forward(a->residual, a->tokens, p->token_embedding, rows, C);
     for (int l = 0; l < L; l++) {
         float *x = a->residual + (size_t)l * N * C, *x_mid = a->residual_mid + (size_t)l * N * C;
         float *x_next = a->residual + (size_t)(l + 1) * N * C;
         float *attn_in = a->attn_in + (size_t)l * N * C, *mlp_in = a->mlp_in + (size_t)l * N * C;
         float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD, *v = a->v + (size_t)l * N * KD;
-        float *att = a->att + (size_t)l * B * H * T * T, *att_out = a->att_out + (size_t)l * N * QD;
+        float *att = a->att + (size_t)l * layer_att, *att_out = a->att_out + (size_t)l * N * QD;
         float *gate = a->gate + (size_t)l * N * F, *up = a->up + (size_t)l * N * F, *hidden = a->hidden + (size_t)l * N * F;
 
-        grpo__rmsnorm_forward(attn_in, a->attn_rstd + (size_t)l * N, x, p->attn_norm + (size_t)l * C, N, C, c->norm_eps);
-        grpo__matmul_forward(q, attn_in, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, N, C, QD);
-        grpo__matmul_forward(k, attn_in, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, N, C, KD);
-        grpo__matmul_forward(v, attn_in, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, N, C, KD);
-        grpo__rope_forward(q, model->rope_cos, model->rope_sin, B, T, H, D);
-        grpo__rope_forward(k, model->rope_cos, model->rope_sin, B, T, KVH, D);
-        grpo__attention_forward(att_out, att, q, k, v, B, T, H, KVH, D);
-        grpo__matmul_forward(x_mid, att_out, p->wo + (size_t)l * C * QD, NULL, N, QD, C);
-        for (size_t i = 0; i < (size_t)N * C; i++) x_mid[i] += x[i];
+        grpo__rmsnorm_forward(attn_in, a->attn_rstd + (size_t)l * N, x, p->attn_norm + (size_t)l * C, rows, C, c->norm_eps);
+        grpo__matmul_forward(q, attn_in, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, rows, C, QD);
+        grpo__matmul_forward(k, attn_in, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, rows, C, KD);
+        grpo__matmul_forward(v, attn_in, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, rows, C, KD);
+        grpo__rope_rotate(q, model->rope_cos, model->rope_sin, rows, 1, a->positions, H, D, 1.0f);
+        grpo__rope_rotate(k, model->rope_cos, model->rope_sin, rows, 1, a->positions, KVH, D, 1.0f);
+        grpo__attention_forward(att_out, att, q, k, v, a->segments, a->att_offsets, n_segments, H, KVH, D);
+        grpo__matmul_forward(x_mid, att_out, p->wo + (size_t)l * C * QD, NULL, rows, QD, C);
+        grpo__add_into(x_mid, x, (size_t)N * C);
 
-        grpo__rmsnorm_forward(mlp_in, a->mlp_rstd + (size_t)l * N, x_mid, p->mlp_norm + (size_t)l * C, N, C, c->norm_eps);
-        grpo__matmul_forward(gate, mlp_in, p->w_gate + (size_t)l * F * C, NULL, N, C, F);
-        grpo__matmul_forward(up, mlp_in, p->w_up + (size_t)l * F * C, NULL, N, C, F);
+        grpo__rmsnorm_forward(mlp_in, a->mlp_rstd + (size_t)l * N, x_mid, p->mlp_norm + (size_t)l * C, rows, C, c->norm_eps);
+        grpo__matmul_forward(gate, mlp_in, p->w_gate + (size_t)l * F * C, NULL, rows, C, F);
+        grpo__matmul_forward(up, mlp_in, p->w_up + (size_t)l * F * C, NULL, rows, C, F);
         grpo__swiglu_forward(hidden, gate, up, (size_t)N * F);
-        grpo__matmul_forward(x_next, hidden, p->w_down + (size_t)l * C * F, NULL, N, F, C);
-        for (size_t i = 0; i < (size_t)N * C; i++) x_next[i] += x_mid[i];
+        grpo__matmul_forward(x_next, hidden, p->w_down + (size_t)l * C * F, NULL, rows, F, C);
+        grpo__add_into(x_next, x_mid, (size_t)N * C);
     }
     const float *head = p->lm_head ? p->lm_head : p->token_embedding;
-    grpo__rmsnorm_forward(a->final_out, a->final_rstd, a->residual + (size_t)L * N * C, p->final_norm, N, C, c->norm_eps);
-    grpo__matmul_forward(a->logits, a->final_out, head, NULL, N, C, V);
-    grpo__logprob_forward(logprobs, entropy, a->logits, a->targets, a->lengths, N, T, V, temperature);
+    grpo__rmsnorm_forward(a->final_out, a->final_rstd, a->residual + (size_t)L * N * C, p->final_norm, rows, C, c->norm_eps);
+    grpo__matmul_forward(a->logits, a->final_out, head, NULL, rows, C, V);
+    /* log-probs of every row (the rows are all valid), then to the caller's (b, t) */
+    float *row_logprobs = a->row_values, *row_entropy = a->row_values + N;
+    grpo__logprob_forward(row_logprobs, entropy ? row_entropy : NULL, a->logits, a->targets, &rows, rows, rows, V, temperature);
+    for (size_t i = 0; i < (size_t)B * T; i++) {
+        int at = a->row_of[i];
+        logprobs[i] = at >= 0 ? row_logprobs[at] : 0.0f;
+        if (entropy) entropy[i] = at >= 0 ? row_entropy[at] : 0.0f;
+    }
     return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, const int *targets,
+                                       const int *lengths, int B, int T, float temperature,
+                                       float *logprobs, float *entropy) {
+    grpo_result r = grpo__check_forward(model, tokens, targets, lengths, B, T, temperature, logprobs);
+    if (r) return r;
+    return grpo__forward(model, tokens, targets, lengths, B, T, 0, NULL, temperature, logprobs, entropy);
+}
+
+GRPODEF grpo_result grpo_model_forward_shared(grpo_model *model, const int *tokens, const int *targets,
+                                              const int *lengths, int B, int T, int group_size, const int *prefix_lengths,
+                                              float temperature, float *logprobs, float *entropy) {
+    grpo_result r = grpo__check_forward(model, tokens, targets, lengths, B, T, temperature, logprobs);
+    if (r) return r;
+    if (group_size < 1 || !prefix_lengths)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward_shared: group_size = %d, prefix_lengths %s: expected group_size >= 1 and prefix_lengths", group_size, prefix_lengths ? "set" : "NULL");
+    for (int g = 0; g * group_size < B; g++) {
+        int first = g * group_size, shared = prefix_lengths[g];
+        for (int b = first; b < B && b < first + group_size; b++) {
+            int len = lengths ? lengths[b] : T;
+            if (shared < 0 || (shared > 0 && shared >= len))
+                return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward_shared: prefix_lengths[%d] = %d: expected 0 to the group's shortest length - 1 (row %d has %d tokens)", g, shared, b, len);
+            for (int t = 0; t < shared; t++) {
+                size_t i = (size_t)b * T + t, i0 = (size_t)first * T + t;
+                if (tokens[i] != tokens[i0] || targets[i] != targets[i0])
+                    return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "forward_shared: row %d differs from row %d of its group at position %d, inside the shared prefix of %d tokens", b, first, t, shared);
+            }
+        }
+    }
+    return grpo__forward(model, tokens, targets, lengths, B, T, group_size, prefix_lengths, temperature, logprobs, entropy);
 }
 
 static grpo_result grpo__ensure_gradients(grpo_model *model) {
@@ -3816,11 +4008,14 @@ static grpo_result grpo__ensure_gradients(grpo_model *model) {
         grpo__point_parameters(&model->grads, model->grads_memory, model->tensors);
     }
     const grpo_config *c = &model->config;
-    size_t N = (size_t)model->batch_size * model->seq_len, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
+    size_t N = (size_t)model->acts.rows, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
     size_t QD = (size_t)c->n_heads * model->head_size, KD = (size_t)c->n_kv_heads * model->head_size;
-    size_t widths[11] = {C, C, QD, KD, KD, QD, F, F, F, V, (size_t)c->n_kv_heads * model->seq_len}, total = 0, width_sum = 0;
-    for (int i = 0; i < 11; i++) width_sum += widths[i];
-    if (!grpo__mul(N, width_sum, &total)) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: scratch size overflows size_t");
+    size_t widths[10] = {C, C, QD, KD, KD, QD, F, F, F, V}, total = 0, width_sum = 0, datt = 0;
+    for (int i = 0; i < 10; i++) width_sum += widths[i];
+    int ok = grpo__mul(N, width_sum, &total) &&
+             grpo__mul3((size_t)model->acts.n_families, (size_t)c->n_kv_heads, grpo__attention_scratch(model->acts.segments, model->acts.n_segments), &datt) &&
+             grpo__add(total, datt, &total) && grpo__add(total, 2 * N, &total);
+    if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "backward: scratch size overflows size_t");
     if ((r = grpo__check_model_growth(model, "backward: scratch", model->scratch_capacity, total))) return r;
     if (total > model->scratch_capacity) {
         float *memory = (float *)grpo__alloc_floats(total);
@@ -3829,11 +4024,12 @@ static grpo_result grpo__ensure_gradients(grpo_model *model) {
         model->scratch_memory = memory;
         model->scratch_capacity = total;
     }
-    float **slots[11] = {&model->scratch.dresidual, &model->scratch.dnormed, &model->scratch.dq, &model->scratch.dk,
+    float **slots[10] = {&model->scratch.dresidual, &model->scratch.dnormed, &model->scratch.dq, &model->scratch.dk,
                          &model->scratch.dv, &model->scratch.datt_out, &model->scratch.dgate, &model->scratch.dup,
-                         &model->scratch.dhidden, &model->scratch.dlogits, &model->scratch.datt};
+                         &model->scratch.dhidden, &model->scratch.dlogits};
     float *at = model->scratch_memory;
-    for (int i = 0; i < 11; i++) { *slots[i] = at; at += N * widths[i]; }
+    for (int i = 0; i < 10; i++) { *slots[i] = at; at += N * widths[i]; }
+    model->scratch.datt = at;
     return GRPO_SUCCESS;
 }
 
@@ -3845,15 +4041,21 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
     grpo_result r = grpo__ensure_gradients(model);
     if (r) return r;
     const grpo_config *c = &model->config;
-    int B = model->batch_size, T = model->seq_len, N = B * T;
-    int C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers;
-    int H = c->n_heads, KVH = c->n_kv_heads, D = model->head_size, QD = H * D, KD = KVH * D;
     const grpo_activations *a = &model->acts;
+    int N = a->rows, C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers;
+    int H = c->n_heads, KVH = c->n_kv_heads, D = model->head_size, QD = H * D, KD = KVH * D;
+    size_t layer_att = a->att_offsets[a->n_segments];
     const grpo_parameters *p = &model->params;
     grpo_parameters *g = &model->grads;
     grpo_gradient_scratch *s = &model->scratch;
 
-    grpo__logprob_backward(s->dlogits, dlogprobs, a->logits, a->targets, a->lengths, N, T, V, model->temperature);
+    /* d loss / d log-prob of each row: a shared prefix row gathers its positions in every
+       sequence of its group, in the caller's order (deterministic) */
+    float *row_dlogprobs = s->datt_out;
+    memset(row_dlogprobs, 0, (size_t)N * sizeof(float));
+    for (size_t i = 0; i < (size_t)model->batch_size * model->seq_len; i++)
+        if (a->row_of[i] >= 0) row_dlogprobs[a->row_of[i]] += dlogprobs[i];
+    grpo__logprob_backward(s->dlogits, row_dlogprobs, a->logits, a->targets, &N, N, N, V, model->temperature);
 
     const float *head = p->lm_head ? p->lm_head : p->token_embedding;
     float *dhead = p->lm_head ? g->lm_head : g->token_embedding;
@@ -3866,7 +4068,7 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
         const float *x = a->residual + (size_t)l * N * C, *x_mid = a->residual_mid + (size_t)l * N * C;
         const float *attn_in = a->attn_in + (size_t)l * N * C, *mlp_in = a->mlp_in + (size_t)l * N * C;
         const float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD, *v = a->v + (size_t)l * N * KD;
-        const float *att = a->att + (size_t)l * B * H * T * T, *att_out = a->att_out + (size_t)l * N * QD;
+        const float *att = a->att + (size_t)l * layer_att, *att_out = a->att_out + (size_t)l * N * QD;
         const float *gate = a->gate + (size_t)l * N * F, *up = a->up + (size_t)l * N * F, *hidden = a->hidden + (size_t)l * N * F;
 
         /* MLP: x_next = x_mid + w_down(swiglu(w_gate(n), w_up(n))), n = rmsnorm(x_mid).
@@ -3885,9 +4087,10 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
         memset(s->dq, 0, (size_t)N * QD * sizeof(float));
         memset(s->dk, 0, (size_t)N * KD * sizeof(float));
         memset(s->dv, 0, (size_t)N * KD * sizeof(float));
-        grpo__attention_backward(s->dq, s->dk, s->dv, s->datt, s->datt_out, att, q, k, v, B, T, H, KVH, D);
-        grpo__rope_backward(s->dq, model->rope_cos, model->rope_sin, B, T, H, D);
-        grpo__rope_backward(s->dk, model->rope_cos, model->rope_sin, B, T, KVH, D);
+        grpo__attention_backward(s->dq, s->dk, s->dv, s->datt, s->datt_out, att, q, k, v, a->segments, a->att_offsets, a->n_segments,
+                                 a->families, a->n_families, H, KVH, D);
+        grpo__rope_rotate(s->dq, model->rope_cos, model->rope_sin, N, 1, a->positions, H, D, -1.0f);
+        grpo__rope_rotate(s->dk, model->rope_cos, model->rope_sin, N, 1, a->positions, KVH, D, -1.0f);
         memset(s->dnormed, 0, (size_t)N * C * sizeof(float));
         grpo__matmul_backward(s->dnormed, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, s->dq, attn_in, p->wq + (size_t)l * QD * C, N, C, QD);
         grpo__matmul_backward(s->dnormed, g->wk + (size_t)l * KD * C, g->bk ? g->bk + (size_t)l * KD : NULL, s->dk, attn_in, p->wk + (size_t)l * KD * C, N, C, KD);
@@ -4094,15 +4297,17 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
 static void grpo__decode_prefill(grpo_generator *gen, const grpo_model *model, int n_prompts, int T, const int *prompt_lengths) {
     const grpo_config *c = &model->config;
     int L = c->n_layers, KVH = c->n_kv_heads, D = model->head_size, KD = KVH * D, context = c->context_length;
-    size_t prefill_N = (size_t)n_prompts * T, max_prompts = (size_t)gen->config.max_prompts;
+    size_t rows = (size_t)model->acts.rows, max_prompts = (size_t)gen->config.max_prompts;
     size_t blocks = (size_t)(context + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK;
     memcpy(gen->prompt_lengths, prompt_lengths, (size_t)n_prompts * sizeof(int));
     #pragma omp parallel for collapse(3) schedule(static)
     for (int l = 0; l < L; l++)
         for (int b = 0; b < n_prompts; b++)
             for (int kvh = 0; kvh < KVH; kvh++) {
-                const float *k = model->acts.k + ((size_t)l * prefill_N + (size_t)b * T) * KD + (size_t)kvh * D;
-                const float *v = model->acts.v + ((size_t)l * prefill_N + (size_t)b * T) * KD + (size_t)kvh * D;
+                /* the prompt's rows are consecutive in the forward (row_of of its first token on) */
+                size_t first = (size_t)model->acts.row_of[(size_t)b * T];
+                const float *k = model->acts.k + ((size_t)l * rows + first) * KD + (size_t)kvh * D;
+                const float *v = model->acts.v + ((size_t)l * rows + first) * KD + (size_t)kvh * D;
                 size_t head = ((size_t)l * max_prompts + b) * KVH + kvh;
                 float *kb = gen->prompt_k + head * blocks * D * GRPO__KEY_BLOCK;
                 float *vb = gen->prompt_v + head * context * D;
@@ -4414,7 +4619,7 @@ GRPODEF grpo_result grpo_generate(grpo_generator *gen, grpo_model *model, const 
             thread = omp_get_thread_num();
 #endif
             int sequence = gen->row_sequence[i], b = sequence / group_size;
-            const float *logits = step == 0 ? model->acts.logits + ((size_t)b * T + prompt_lengths[b] - 1) * V : gen->logits + (size_t)i * V;
+            const float *logits = step == 0 ? model->acts.logits + (size_t)model->acts.row_of[(size_t)b * T + prompt_lengths[b] - 1] * V : gen->logits + (size_t)i * V;
             float lp;
             int token = grpo__sample_token(logits, V, &s, &gen->rngs[sequence], gen->sample_probs + (size_t)thread * V,
                                            (grpo__candidate *)gen->sample_candidates + (size_t)thread * V, &lp);
@@ -5481,6 +5686,20 @@ GRPODEF grpo_result grpo_trainer_step(grpo_trainer *t, const grpo_example *examp
         memmove(t->mask + (size_t)s * T, t->mask + (size_t)s * W, (size_t)T * sizeof(float));
     }
     float temperature = c->sampling.temperature > 0.0f ? c->sampling.temperature : 1.0f;
+    /* The G sequences of a group begin with the same prompt: when micro-batches hold whole
+       groups, the forwards compute the prompt once per group (grpo_model_forward_shared). The
+       prefix stops before the prompt's last token, whose target is each completion's first. */
+    int shared = mb % G == 0, prefix_lengths[1024];
+    for (int g = 0; shared && g < kept; g++) {
+        int s0 = g * G, prompt = t->lengths[s0] + 1 - t->completion_lengths[s0];
+        prefix_lengths[g] = prompt - 1;
+    }
+#define GRPO__STEP_FORWARD(model, first, rows, out, entropy)                                                            \
+    (shared ? grpo_model_forward_shared(model, t->tokens + (size_t)(first) * T, t->targets + (size_t)(first) * T,     \
+                                        t->lengths + (first), rows, T, G, prefix_lengths + (first) / G, temperature,  \
+                                        out, entropy)                                                                 \
+            : grpo_model_forward(model, t->tokens + (size_t)(first) * T, t->targets + (size_t)(first) * T,            \
+                                 t->lengths + (first), rows, T, temperature, out, entropy))
 
     /* 3. The reference model's log-probs, once per step */
     grpo_result r = GRPO_SUCCESS;
@@ -5489,7 +5708,7 @@ GRPODEF grpo_result grpo_trainer_step(grpo_trainer *t, const grpo_example *examp
         for (int first = 0; first < S; first += mb) {
             int rows = S - first < mb ? S - first : mb;
             size_t at = (size_t)first * T;
-            if ((r = grpo_model_forward(&t->reference, t->tokens + at, t->targets + at, t->lengths + first, rows, T, temperature, t->ref_logprobs + at, NULL))) return r;
+            if ((r = GRPO__STEP_FORWARD(&t->reference, first, rows, t->ref_logprobs + at, NULL))) return r;
         }
     m.seconds_reference = grpo__now() - clock0;
 
@@ -5515,8 +5734,7 @@ GRPODEF grpo_result grpo_trainer_step(grpo_trainer *t, const grpo_example *examp
         for (int first = 0; first < S && !r; first += mb) {
             int rows = S - first < mb ? S - first : mb;
             size_t at = (size_t)first * T;
-            if ((r = grpo_model_forward(policy, t->tokens + at, t->targets + at, t->lengths + first, rows, T, temperature,
-                                        t->logprobs + at, pass == 0 ? t->entropy + at : NULL))) break;
+            if ((r = GRPO__STEP_FORWARD(policy, first, rows, t->logprobs + at, pass == 0 ? t->entropy + at : NULL))) break;
             if (pass == 0) memcpy(t->old_logprobs + at, t->logprobs + at, (size_t)rows * T * sizeof(float));
             float part = grpo_loss(&c->loss, &scale, t->logprobs + at, t->old_logprobs + at, c->loss.beta > 0.0f ? t->ref_logprobs + at : NULL,
                                    t->advantages + first, t->mask + at, rows, T, t->dlogprobs + at, &stats);
@@ -5552,6 +5770,7 @@ GRPODEF grpo_result grpo_trainer_step(grpo_trainer *t, const grpo_example *examp
         }
         return r;
     }
+#undef GRPO__STEP_FORWARD
     for (size_t i = 0; i < (size_t)S * T; i++) entropy_sum += t->mask[i] * t->entropy[i];
     double token_passes = stats.tokens > 0.0 ? stats.tokens : 1.0;
     m.loss = loss_total;

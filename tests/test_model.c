@@ -129,57 +129,86 @@ static void test_rope_backward(void) {
 }
 
 /* Attention with GQA ------------------------------------------------------------------------
-   Two shapes: a small one, and T = 70 across the forward's blocks of 64 query rows (the
-   second block reads keys of the first; the causal mask is applied a block at a time). */
-typedef struct { int B, T, H, KVH, D; float *q, *k, *v, *out, *att, *r; } attention_case;
+   Three shapes: a small one; T = 70 across the blocks of 64 query rows (the second block reads
+   keys of the first; the causal mask is applied a block at a time); and a shared prefix of 6
+   rows read by 3 sequences of 5 (the backward adds their prefix gradients together). */
+typedef struct { int rows, n_segments, H, KVH, D; int segments[4 * 8], families[9]; size_t offsets[9];
+                 float *q, *k, *v, *out, *att, *r; } attention_case;
 static double attention_loss(void *context) {
     attention_case *c = (attention_case *)context;
-    grpo__attention_forward(c->out, c->att, c->q, c->k, c->v, c->B, c->T, c->H, c->KVH, c->D);
-    return weighted_sum(c->out, c->r, (size_t)c->B * c->T * c->H * c->D);
+    grpo__attention_forward(c->out, c->att, c->q, c->k, c->v, c->segments, c->offsets, c->n_segments, c->H, c->KVH, c->D);
+    return weighted_sum(c->out, c->r, (size_t)c->rows * c->H * c->D);
 }
-static void check_attention(int B, int T, int H, int KVH, int D, size_t max_elements) {
-    attention_case c = {B, T, H, KVH, D, NULL, NULL, NULL, NULL, NULL, NULL};
-    size_t nq = (size_t)B * T * H * D, nkv = (size_t)B * T * KVH * D;
+/* B sequences of T rows each; with prefix > 0 they first read one shared prefix of that many rows */
+static void check_attention(int B, int T, int prefix, int H, int KVH, int D, size_t max_elements) {
+    attention_case c;
+    memset(&c, 0, sizeof c);
+    c.H = H; c.KVH = KVH; c.D = D;
+    int row = 0, n = 0;
+    c.offsets[0] = 0;
+    if (prefix > 0) {
+        int *seg = c.segments + 4 * n;
+        seg[0] = 0; seg[1] = prefix; seg[2] = -1; seg[3] = 0;
+        c.offsets[n + 1] = c.offsets[n] + (size_t)H * prefix * prefix;
+        row = prefix; n++;
+    }
+    for (int b = 0; b < B; b++, n++) {
+        int *seg = c.segments + 4 * n;
+        seg[0] = row; seg[1] = T; seg[2] = prefix > 0 ? 0 : -1; seg[3] = prefix;
+        c.offsets[n + 1] = c.offsets[n] + (size_t)H * T * (prefix + T);
+        row += T;
+    }
+    c.rows = row; c.n_segments = n;
+    int n_families = 0;
+    if (prefix > 0) c.families[n_families++] = 0;
+    else for (int s = 0; s < n; s++) c.families[n_families++] = s;
+    c.families[n_families] = n;
+    size_t nq = (size_t)row * H * D, nkv = (size_t)row * KVH * D;
     c.q = (float *)malloc(sizeof(float) * nq); c.k = (float *)malloc(sizeof(float) * nkv); c.v = (float *)malloc(sizeof(float) * nkv);
     c.out = (float *)malloc(sizeof(float) * nq); c.r = (float *)malloc(sizeof(float) * nq);
-    c.att = (float *)malloc(sizeof(float) * B * H * T * T);
+    c.att = (float *)malloc(sizeof(float) * c.offsets[n]);
     float *dq = (float *)calloc(nq, sizeof(float)), *dk = (float *)calloc(nkv, sizeof(float)), *dv = (float *)calloc(nkv, sizeof(float));
-    float *scratch = (float *)malloc(sizeof(float) * B * KVH * T * T);
+    float *scratch = (float *)malloc(sizeof(float) * n_families * KVH * grpo__attention_scratch(c.segments, n));
     grpo_rng rng = grpo_rng_seed(4);
     fill_normal(c.q, nq, 1.0f, &rng);
     fill_normal(c.k, nkv, 1.0f, &rng);
     fill_normal(c.v, nkv, 1.0f, &rng);
     fill_normal(c.r, nq, 1.0f, &rng);
     attention_loss(&c);
-    grpo__attention_backward(dq, dk, dv, scratch, c.r, c.att, c.q, c.k, c.v, B, T, H, KVH, D);
+    grpo__attention_backward(dq, dk, dv, scratch, c.r, c.att, c.q, c.k, c.v, c.segments, c.offsets, n, c.families, n_families, H, KVH, D);
     check_gradient("attention dq", c.q, dq, nq, attention_loss, &c, 1e-2f, 1e-3, 1e-2, max_elements);
     check_gradient("attention dk", c.k, dk, nkv, attention_loss, &c, 1e-2f, 1e-3, 1e-2, max_elements);
     check_gradient("attention dv", c.v, dv, nkv, attention_loss, &c, 1e-2f, 1e-3, 1e-2, max_elements);
     /* causality: the first position attends only to itself, so its output is v of position 0 */
     for (int d = 0; d < D; d++)
         CHECK(fabsf(c.out[d] - c.v[d]) < 1e-6f, "t = 0 must copy v[0] (head 0 uses kv head 0)");
-    /* the last position against a direct softmax over all T keys (head 0, batch 0) */
-    double scores[128], worst = 0.0, max = -1e300, sum = 0.0;
-    int t = T - 1;
-    for (int j = 0; j < T; j++) {
+    /* the last row against a direct softmax over its prefix and all its own keys (head 0) */
+    double scores[160], worst = 0.0, max = -1e300, sum = 0.0;
+    int last = row - 1, first = last - T + 1, keys = prefix + T;
+    for (int j = 0; j < keys; j++) {
+        int key_row = j < prefix ? j : first + j - prefix;
         double s = 0.0;
-        for (int d = 0; d < D; d++) s += (double)c.q[((size_t)t * H) * D + d] * c.k[((size_t)j * KVH) * D + d];
+        for (int d = 0; d < D; d++) s += (double)c.q[((size_t)last * H) * D + d] * c.k[((size_t)key_row * KVH) * D + d];
         scores[j] = s / sqrt((double)D);
         if (scores[j] > max) max = scores[j];
     }
-    for (int j = 0; j < T; j++) sum += exp(scores[j] - max);
+    for (int j = 0; j < keys; j++) sum += exp(scores[j] - max);
     for (int d = 0; d < D; d++) {
         double o = 0.0;
-        for (int j = 0; j < T; j++) o += exp(scores[j] - max) / sum * c.v[((size_t)j * KVH) * D + d];
-        double e = fabs(o - c.out[((size_t)t * H) * D + d]);
+        for (int j = 0; j < keys; j++) {
+            int key_row = j < prefix ? j : first + j - prefix;
+            o += exp(scores[j] - max) / sum * c.v[((size_t)key_row * KVH) * D + d];
+        }
+        double e = fabs(o - c.out[((size_t)last * H) * D + d]);
         if (e > worst) worst = e;
     }
-    CHECK(worst < 1e-5, "B %d T %d: the last position's output differs from a direct softmax by %g", B, T, worst);
+    CHECK(worst < 1e-5, "B %d T %d prefix %d: the last row's output differs from a direct softmax by %g", B, T, prefix, worst);
     free(c.q); free(c.k); free(c.v); free(c.out); free(c.r); free(c.att); free(dq); free(dk); free(dv); free(scratch);
 }
 static void test_attention_backward(void) {
-    check_attention(2, 5, 4, 2, 4, 1000);
-    check_attention(1, 70, 4, 2, 8, 400);
+    check_attention(2, 5, 0, 4, 2, 4, 1000);
+    check_attention(1, 70, 0, 4, 2, 8, 400);
+    check_attention(3, 5, 6, 4, 2, 4, 1000);
 }
 
 /* SwiGLU --------------------------------------------------------------------------------- */
@@ -330,6 +359,67 @@ static void test_model_gradients_llama_tied(void) { check_model_gradients(0, 0);
 /* ---------------------------------------------------------------------------------------
    Padding and batch composition: a row's results do not depend on its padding nor on the
    other rows of the batch. */
+/* The shared-prefix forward (GRPO's G completions of one prompt) against the plain forward on
+   the same rows: log-probs, entropies and, after the backward, every gradient; groups of 3 with
+   a short last group, one group sharing nothing, ragged lengths; and its refusals. */
+static void test_shared_prefix_forward(void) {
+    grpo_config config = tiny_config(1, 1);
+    config.context_length = 12;
+    grpo_model plain, shared;
+    grpo_model_create(&plain, &config, 31);
+    grpo_model_create_reference(&shared, &plain);
+    shared.frozen = 0; /* a trainable copy */
+    enum { B = 8, T = 12, G = 3 };
+    static const int lengths[B] = {12, 9, 7, 10, 11, 5, 12, 8};
+    int prefix_lengths[3] = {4, 0, 6}, tokens[B * T], targets[B * T];
+    grpo_rng rng = grpo_rng_seed(32);
+    for (int b = 0; b < B; b++)
+        for (int t = 0; t < T; t++) {
+            int head = b / G * G, shared_here = t < prefix_lengths[b / G];
+            tokens[b * T + t] = shared_here && b != head ? tokens[head * T + t] : (int)(grpo_rng_next(&rng) % 23);
+            targets[b * T + t] = shared_here && b != head ? targets[head * T + t] : (int)(grpo_rng_next(&rng) % 23);
+        }
+    float lp1[B * T], lp2[B * T], h1[B * T], h2[B * T], d[B * T];
+    CHECK(grpo_model_forward(&plain, tokens, targets, lengths, B, T, 0.8f, lp1, h1) == GRPO_SUCCESS, "plain: %s", grpo_last_error());
+    CHECK(grpo_model_forward_shared(&shared, tokens, targets, lengths, B, T, G, prefix_lengths, 0.8f, lp2, h2) == GRPO_SUCCESS, "shared: %s", grpo_last_error());
+    CHECK(shared.acts.rows == 12 + 9 + 7 + 10 + 11 + 5 + 12 + 8 - 2 * 4 - 1 * 6, "rows: %d (each prefix once)", shared.acts.rows);
+    CHECK(test_relative_error(lp2, lp1, B * T) < 1e-5, "log-probs differ: %g", test_relative_error(lp2, lp1, B * T));
+    CHECK(test_relative_error(h2, h1, B * T) < 1e-5, "entropies differ: %g", test_relative_error(h2, h1, B * T));
+    for (int i = 0; i < B * T; i++) d[i] = i % T < lengths[i / T] ? (float)((i * 7) % 5) - 2.0f : 0.0f;
+    grpo_model_zero_grad(&plain);
+    grpo_model_zero_grad(&shared);
+    CHECK(grpo_model_backward(&plain, d) == GRPO_SUCCESS && grpo_model_backward(&shared, d) == GRPO_SUCCESS, "backward");
+    double worst = 0.0;
+    for (int t = 0; t < GRPO_NUM_TENSORS; t++) {
+        if (!plain.tensors[t].count) continue;
+        double e = test_relative_error(shared.grads_memory + shared.tensors[t].offset, plain.grads_memory + plain.tensors[t].offset, plain.tensors[t].count);
+        if (e > worst) worst = e;
+        CHECK(e < 1e-4, "gradient of %s differs: %g", plain.tensors[t].name, e);
+    }
+    printf("    shared vs plain forward: log-probs %.1e, gradients %.1e (relative, worst tensor)\n", test_relative_error(lp2, lp1, B * T), worst);
+    /* refusals: a row differing inside its prefix; a prefix as long as a row */
+    int bad[B * T];
+    memcpy(bad, tokens, sizeof bad);
+    bad[1 * T + 2] = (bad[1 * T + 2] + 1) % 23;
+    CHECK(grpo_model_forward_shared(&shared, bad, targets, lengths, B, T, G, prefix_lengths, 0.8f, lp2, NULL) == GRPO_ERROR_INVALID_ARGUMENT &&
+          strstr(grpo_last_error(), "row 1 differs from row 0"), "a row that differs inside its prefix: %s", grpo_last_error());
+    int too_long[3] = {4, 0, 8};
+    CHECK(grpo_model_forward_shared(&shared, tokens, targets, lengths, B, T, G, too_long, 0.8f, lp2, NULL) == GRPO_ERROR_INVALID_ARGUMENT &&
+          strstr(grpo_last_error(), "prefix_lengths[2]"), "a prefix as long as a row: %s", grpo_last_error());
+    CHECK(grpo_model_forward_shared(&shared, tokens, targets, lengths, B, T, 0, prefix_lengths, 0.8f, lp2, NULL) == GRPO_ERROR_INVALID_ARGUMENT, "group_size 0");
+    /* rows of length 0 and a batch with no tokens at all */
+    int empty[B] = {0, 3, 0, 0, 0, 0, 0, 0}, none[B] = {0};
+    CHECK(grpo_model_forward(&plain, tokens, targets, empty, B, T, 1.0f, lp1, NULL) == GRPO_SUCCESS && lp1[0] == 0.0f && lp1[T] != 0.0f, "empty rows");
+    CHECK(grpo_model_forward(&plain, tokens, targets, none, B, T, 1.0f, lp1, NULL) == GRPO_SUCCESS && lp1[T] == 0.0f, "no tokens");
+    grpo_model_zero_grad(&plain);
+    CHECK(grpo_model_backward(&plain, d) == GRPO_SUCCESS, "backward after a forward with no tokens");
+    int finite = 1;
+    for (size_t i = 0; i < plain.num_parameters; i++) finite &= plain.grads_memory[i] == 0.0f;
+    CHECK(finite, "no tokens: the gradients stay zero");
+    grpo_model_destroy(&plain);
+    grpo_model_destroy(&shared);
+}
+
 static void test_padding_is_masked(void) {
     grpo_config config = tiny_config(1, 1);
     grpo_model model;
@@ -793,6 +883,7 @@ int main(void) {
     TEST(test_model_gradients_qwen2_style);
     TEST(test_model_gradients_llama_tied);
     TEST(test_padding_is_masked);
+    TEST(test_shared_prefix_forward);
     TEST(test_determinism);
     TEST(test_forward_errors);
     TEST(test_reference_model);

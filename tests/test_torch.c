@@ -259,7 +259,7 @@ static void compute_grpo(void) {
     valid_rows = 0;
     for (size_t n = 0; n < N; n++)
         if (is_valid(n)) {
-            memcpy(valid_logits + valid_rows * V, model.acts.logits + n * V, V * sizeof(float));
+            memcpy(valid_logits + valid_rows * V, model.acts.logits + (size_t)model.acts.row_of[n] * V, V * sizeof(float));
             memcpy(valid_ref_logits + valid_rows * V, ref.logits + n * V, V * sizeof(float));
             valid_rows++;
         }
