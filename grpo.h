@@ -410,6 +410,7 @@ typedef struct {
     int *families;       /* (n_families + 1) first segment of each family */
     size_t *att_offsets; /* (n_segments + 1) where each segment's softmax starts within a layer's att */
     float *row_values;   /* (2, N)      each row's log-prob and entropy before they go to (b, t) */
+    int layers_kept;     /* 0 after a frozen model's forward: the per-layer buffers hold one layer */
 } grpo_activations;
 
 /* Scratch for the backward pass, allocated with the gradients. */
@@ -3759,12 +3760,14 @@ static grpo_result grpo__check_model_growth(const grpo_model *model, const char 
 /* Lays out the forward's buffers for N rows, an att block of att_size floats per layer, B*T
    caller positions and n_segments segments, growing the allocations when needed. The
    segment table (segments, families, att_offsets) is filled by the caller afterwards. */
-static grpo_result grpo__ensure_activations(grpo_model *model, size_t N, size_t att_size, size_t positions, int n_segments) {
+static grpo_result grpo__ensure_activations(grpo_model *model, size_t N, size_t att_size, size_t positions, int n_segments, int keep) {
     const grpo_config *c = &model->config;
-    size_t L = (size_t)c->n_layers, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
+    /* without keep (a frozen model's forward: no backward follows) one layer's buffers serve
+       every layer, and two residual rows alternate */
+    size_t L = keep ? (size_t)c->n_layers : 1, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
     size_t D = (size_t)model->head_size, QD = (size_t)c->n_heads * D, KD = (size_t)c->n_kv_heads * D;
     size_t sizes[18], total = 0;
-    int ok = grpo__mul3(L + 1, N, C, &sizes[0]) && grpo__mul(L, N, &sizes[1]) && grpo__mul3(L, N, C, &sizes[2]) &&
+    int ok = grpo__mul3(keep ? L + 1 : 2, N, C, &sizes[0]) && grpo__mul(L, N, &sizes[1]) && grpo__mul3(L, N, C, &sizes[2]) &&
              grpo__mul3(L, N, QD, &sizes[3]) && grpo__mul3(L, N, KD, &sizes[4]) && grpo__mul3(L, N, KD, &sizes[5]) &&
              grpo__mul(L, att_size, &sizes[6]) && grpo__mul3(L, N, QD, &sizes[7]) &&
              grpo__mul3(L, N, C, &sizes[8]) && grpo__mul(L, N, &sizes[9]) && grpo__mul3(L, N, C, &sizes[10]) &&
@@ -3847,10 +3850,12 @@ static grpo_result grpo__check_forward(const grpo_model *model, const int *token
 }
 
 /* Builds the rows and segments of a forward over (B, T) with lengths, groups of group_size rows
-   sharing prefix_lengths[g] leading tokens (group_size 0: nothing shared), then runs it. */
+   sharing prefix_lengths[g] leading tokens (group_size 0: nothing shared), then runs it. keep:
+   every layer's activations stay (for a backward, or for generation's prompt cache); without
+   it, a frozen model's forward, one layer's worth of buffers is reused layer after layer. */
 static grpo_result grpo__forward(grpo_model *model, const int *tokens, const int *targets, const int *lengths,
                                  int B, int T, int group_size, const int *prefix_lengths, float temperature,
-                                 float *logprobs, float *entropy) {
+                                 float *logprobs, float *entropy, int keep) {
     const grpo_config *c = &model->config;
     int H = c->n_heads;
     /* count rows, segments and the att block */
@@ -3868,7 +3873,7 @@ static grpo_result grpo__forward(grpo_model *model, const int *tokens, const int
     if (N == 0) N = 1; /* every row empty: one dummy row keeps the buffers valid */
     /* A forward that fails from here on leaves no activations a backward could use. */
     model->batch_size = 0;
-    grpo_result r = grpo__ensure_activations(model, N, att_size, (size_t)B * T, n_segments);
+    grpo_result r = grpo__ensure_activations(model, N, att_size, (size_t)B * T, n_segments, keep);
     if (r) return r;
     grpo_activations *a = &model->acts;
     model->batch_size = B;
@@ -3920,7 +3925,7 @@ static grpo_result grpo__forward(grpo_model *model, const int *tokens, const int
     a->n_families = n_families;
     if (row == 0) { /* every row empty: the dummy row, with nothing to attend to */
         a->tokens[0] = 0; a->targets[0] = 0; a->positions[0] = 0;
-        memset(a->att_out, 0, (size_t)c->n_layers * c->n_heads * model->head_size * sizeof(float));
+        memset(a->att_out, 0, (size_t)(keep ? c->n_layers : 1) * c->n_heads * model->head_size * sizeof(float));
     }
 
     int C = c->d_model, V = c->vocab_size, F = c->d_ff, L = c->n_layers;
@@ -3928,15 +3933,17 @@ static grpo_result grpo__forward(grpo_model *model, const int *tokens, const int
     size_t layer_att = a->att_offsets[n_segments];
     const grpo_parameters *p = &model->params;
     grpo__embedding_forward(a->residual, a->tokens, p->token_embedding, rows, C);
+    a->layers_kept = keep;
     for (int l = 0; l < L; l++) {
-        float *x = a->residual + (size_t)l * N * C, *x_mid = a->residual_mid + (size_t)l * N * C;
-        float *x_next = a->residual + (size_t)(l + 1) * N * C;
-        float *attn_in = a->attn_in + (size_t)l * N * C, *mlp_in = a->mlp_in + (size_t)l * N * C;
-        float *q = a->q + (size_t)l * N * QD, *k = a->k + (size_t)l * N * KD, *v = a->v + (size_t)l * N * KD;
-        float *att = a->att + (size_t)l * layer_att, *att_out = a->att_out + (size_t)l * N * QD;
-        float *gate = a->gate + (size_t)l * N * F, *up = a->up + (size_t)l * N * F, *hidden = a->hidden + (size_t)l * N * F;
+        size_t at = keep ? (size_t)l : 0; /* this layer's slot */
+        float *x = a->residual + (size_t)(keep ? l : l % 2) * N * C, *x_mid = a->residual_mid + at * N * C;
+        float *x_next = a->residual + (size_t)(keep ? l + 1 : (l + 1) % 2) * N * C;
+        float *attn_in = a->attn_in + at * N * C, *mlp_in = a->mlp_in + at * N * C;
+        float *q = a->q + at * N * QD, *k = a->k + at * N * KD, *v = a->v + at * N * KD;
+        float *att = a->att + at * layer_att, *att_out = a->att_out + at * N * QD;
+        float *gate = a->gate + at * N * F, *up = a->up + at * N * F, *hidden = a->hidden + at * N * F;
 
-        grpo__rmsnorm_forward(attn_in, a->attn_rstd + (size_t)l * N, x, p->attn_norm + (size_t)l * C, rows, C, c->norm_eps);
+        grpo__rmsnorm_forward(attn_in, a->attn_rstd + at * N, x, p->attn_norm + (size_t)l * C, rows, C, c->norm_eps);
         grpo__matmul_forward(q, attn_in, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, rows, C, QD);
         grpo__matmul_forward(k, attn_in, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, rows, C, KD);
         grpo__matmul_forward(v, attn_in, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, rows, C, KD);
@@ -3946,7 +3953,7 @@ static grpo_result grpo__forward(grpo_model *model, const int *tokens, const int
         grpo__matmul_forward(x_mid, att_out, p->wo + (size_t)l * C * QD, NULL, rows, QD, C);
         grpo__add_into(x_mid, x, (size_t)N * C);
 
-        grpo__rmsnorm_forward(mlp_in, a->mlp_rstd + (size_t)l * N, x_mid, p->mlp_norm + (size_t)l * C, rows, C, c->norm_eps);
+        grpo__rmsnorm_forward(mlp_in, a->mlp_rstd + at * N, x_mid, p->mlp_norm + (size_t)l * C, rows, C, c->norm_eps);
         grpo__matmul_forward(gate, mlp_in, p->w_gate + (size_t)l * F * C, NULL, rows, C, F);
         grpo__matmul_forward(up, mlp_in, p->w_up + (size_t)l * F * C, NULL, rows, C, F);
         grpo__swiglu_forward(hidden, gate, up, (size_t)N * F);
@@ -3954,7 +3961,7 @@ static grpo_result grpo__forward(grpo_model *model, const int *tokens, const int
         grpo__add_into(x_next, x_mid, (size_t)N * C);
     }
     const float *head = p->lm_head ? p->lm_head : p->token_embedding;
-    grpo__rmsnorm_forward(a->final_out, a->final_rstd, a->residual + (size_t)L * N * C, p->final_norm, rows, C, c->norm_eps);
+    grpo__rmsnorm_forward(a->final_out, a->final_rstd, a->residual + (size_t)(keep ? L : L % 2) * N * C, p->final_norm, rows, C, c->norm_eps);
     grpo__matmul_forward(a->logits, a->final_out, head, NULL, rows, C, V);
     /* log-probs of every row (the rows are all valid), then to the caller's (b, t) */
     float *row_logprobs = a->row_values, *row_entropy = a->row_values + N;
@@ -3972,7 +3979,7 @@ GRPODEF grpo_result grpo_model_forward(grpo_model *model, const int *tokens, con
                                        float *logprobs, float *entropy) {
     grpo_result r = grpo__check_forward(model, tokens, targets, lengths, B, T, temperature, logprobs);
     if (r) return r;
-    return grpo__forward(model, tokens, targets, lengths, B, T, 0, NULL, temperature, logprobs, entropy);
+    return grpo__forward(model, tokens, targets, lengths, B, T, 0, NULL, temperature, logprobs, entropy, !model->frozen);
 }
 
 GRPODEF grpo_result grpo_model_forward_shared(grpo_model *model, const int *tokens, const int *targets,
@@ -3995,7 +4002,7 @@ GRPODEF grpo_result grpo_model_forward_shared(grpo_model *model, const int *toke
             }
         }
     }
-    return grpo__forward(model, tokens, targets, lengths, B, T, group_size, prefix_lengths, temperature, logprobs, entropy);
+    return grpo__forward(model, tokens, targets, lengths, B, T, group_size, prefix_lengths, temperature, logprobs, entropy, !model->frozen);
 }
 
 static grpo_result grpo__ensure_gradients(grpo_model *model) {
@@ -4036,7 +4043,7 @@ static grpo_result grpo__ensure_gradients(grpo_model *model) {
 GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprobs) {
     if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "backward: the model is not created");
     if (model->frozen) return grpo__fail(GRPO_ERROR_INVALID_STATE, "backward: this is a frozen reference model; it has no gradients");
-    if (model->batch_size == 0) return grpo__fail(GRPO_ERROR_INVALID_STATE, "backward: call grpo_model_forward first");
+    if (model->batch_size == 0 || !model->acts.layers_kept) return grpo__fail(GRPO_ERROR_INVALID_STATE, "backward: call grpo_model_forward first");
     if (!dlogprobs) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "backward: dlogprobs is NULL");
     grpo_result r = grpo__ensure_gradients(model);
     if (r) return r;
@@ -4586,7 +4593,9 @@ GRPODEF grpo_result grpo_generate(grpo_generator *gen, grpo_model *model, const 
     if (!clean) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "generate: could not allocate the prompt copy");
     for (int b = 0; b < n_prompts; b++)
         for (int t = 0; t < T; t++) clean[(size_t)b * T + t] = t < prompt_lengths[b] ? prompts[(size_t)b * T + t] : 0;
-    r = grpo_model_forward(model, clean, clean, prompt_lengths, n_prompts, T, s.temperature, gen->prefill_logprobs, NULL);
+    /* the prefill keeps every layer's keys and values, even on a frozen model */
+    r = grpo__check_forward(model, clean, clean, prompt_lengths, n_prompts, T, s.temperature, gen->prefill_logprobs);
+    if (!r) r = grpo__forward(model, clean, clean, prompt_lengths, n_prompts, T, 0, NULL, s.temperature, gen->prefill_logprobs, NULL, 1);
     GRPO_FREE(clean);
     if (r) return r;
     grpo__decode_prefill(gen, model, n_prompts, T, prompt_lengths);

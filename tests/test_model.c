@@ -739,6 +739,14 @@ static void test_reference_model(void) {
     float lp[4], d[4] = {1, 1, 1, 1};
     CHECK(grpo_model_forward(&reference, tokens, tokens, NULL, 1, 4, 1.0f, lp, NULL) == GRPO_SUCCESS, "a reference model runs forward");
     CHECK(grpo_model_backward(&reference, d) == GRPO_ERROR_INVALID_STATE && strstr(grpo_last_error(), "frozen"), "and refuses backward");
+    /* a frozen model's forward reuses one layer's buffers: the same log-probs as the policy's */
+    int rows[16], lengths[2] = {8, 5};
+    float lp_policy[16], lp_reference[16], h_policy[16], h_reference[16];
+    for (int i = 0; i < 16; i++) rows[i] = (i * 5 + 3) % 23;
+    CHECK(grpo_model_forward(&policy, rows, rows, lengths, 2, 8, 0.9f, lp_policy, h_policy) == GRPO_SUCCESS &&
+          grpo_model_forward(&reference, rows, rows, lengths, 2, 8, 0.9f, lp_reference, h_reference) == GRPO_SUCCESS, "forwards");
+    CHECK(memcmp(lp_policy, lp_reference, sizeof lp_policy) == 0 && memcmp(h_policy, h_reference, sizeof h_policy) == 0,
+          "the frozen forward gives the policy's log-probs and entropies");
     grpo_config other = tiny_config(0, 1);
     grpo_model different;
     grpo_model_create(&different, &other, 3);
