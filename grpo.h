@@ -3151,10 +3151,11 @@ static void grpo__matmul_forward(float *out, const float *inp, const float *weig
     }
 }
 
-/* dinp += dout W;  dweight += dout^T inp;  dbias += column sums of dout. */
-static void grpo__matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                                  const float *inp, const float *weight, int N, int IC, int OC) {
-    grpo__sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, 1.0f, dinp, IC);
+/* dinp += dout W;  dweight += dout^T inp;  dbias += column sums of dout. The _set form
+   overwrites dinp instead (saves zeroing it first). */
+static void grpo__matmul_backward_beta(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
+                                       const float *weight, int N, int IC, int OC, float beta) {
+    grpo__sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, beta, dinp, IC);
     grpo__sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
     if (dbias) {
         /* each output column summed over rows in a fixed order: deterministic */
@@ -3165,6 +3166,14 @@ static void grpo__matmul_backward(float *dinp, float *dweight, float *dbias, con
             dbias[o] += sum;
         }
     }
+}
+static void grpo__matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
+                                  const float *inp, const float *weight, int N, int IC, int OC) {
+    grpo__matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, 1.0f);
+}
+static void grpo__matmul_backward_set(float *dinp, float *dweight, float *dbias, const float *dout,
+                                      const float *inp, const float *weight, int N, int IC, int OC) {
+    grpo__matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, 0.0f);
 }
 
 /* Matmul for few rows: out (M, OC) = inp (M, IC) W^T + bias, W (OC, IC) in its stored layout.
@@ -4066,8 +4075,7 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
 
     const float *head = p->lm_head ? p->lm_head : p->token_embedding;
     float *dhead = p->lm_head ? g->lm_head : g->token_embedding;
-    memset(s->dnormed, 0, (size_t)N * C * sizeof(float));
-    grpo__matmul_backward(s->dnormed, dhead, NULL, s->dlogits, a->final_out, head, N, C, V);
+    grpo__matmul_backward_set(s->dnormed, dhead, NULL, s->dlogits, a->final_out, head, N, C, V);
     memset(s->dresidual, 0, (size_t)N * C * sizeof(float));
     grpo__rmsnorm_backward(s->dresidual, g->final_norm, s->dnormed, a->residual + (size_t)L * N * C, p->final_norm, a->final_rstd, N, C);
 
@@ -4080,17 +4088,14 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
 
         /* MLP: x_next = x_mid + w_down(swiglu(w_gate(n), w_up(n))), n = rmsnorm(x_mid).
            dresidual holds d x_next and, by the skip connection, d x_mid as well. */
-        memset(s->dhidden, 0, (size_t)N * F * sizeof(float));
-        grpo__matmul_backward(s->dhidden, g->w_down + (size_t)l * C * F, NULL, s->dresidual, hidden, p->w_down + (size_t)l * C * F, N, F, C);
+        grpo__matmul_backward_set(s->dhidden, g->w_down + (size_t)l * C * F, NULL, s->dresidual, hidden, p->w_down + (size_t)l * C * F, N, F, C);
         grpo__swiglu_backward(s->dgate, s->dup, s->dhidden, gate, up, (size_t)N * F);
-        memset(s->dnormed, 0, (size_t)N * C * sizeof(float));
-        grpo__matmul_backward(s->dnormed, g->w_gate + (size_t)l * F * C, NULL, s->dgate, mlp_in, p->w_gate + (size_t)l * F * C, N, C, F);
+        grpo__matmul_backward_set(s->dnormed, g->w_gate + (size_t)l * F * C, NULL, s->dgate, mlp_in, p->w_gate + (size_t)l * F * C, N, C, F);
         grpo__matmul_backward(s->dnormed, g->w_up + (size_t)l * F * C, NULL, s->dup, mlp_in, p->w_up + (size_t)l * F * C, N, C, F);
         grpo__rmsnorm_backward(s->dresidual, g->mlp_norm + (size_t)l * C, s->dnormed, x_mid, p->mlp_norm + (size_t)l * C, a->mlp_rstd + (size_t)l * N, N, C);
 
         /* Attention: x_mid = x + wo(attention(rope(wq n), rope(wk n), wv n)), n = rmsnorm(x). */
-        memset(s->datt_out, 0, (size_t)N * QD * sizeof(float));
-        grpo__matmul_backward(s->datt_out, g->wo + (size_t)l * C * QD, NULL, s->dresidual, att_out, p->wo + (size_t)l * C * QD, N, QD, C);
+        grpo__matmul_backward_set(s->datt_out, g->wo + (size_t)l * C * QD, NULL, s->dresidual, att_out, p->wo + (size_t)l * C * QD, N, QD, C);
         memset(s->dq, 0, (size_t)N * QD * sizeof(float));
         memset(s->dk, 0, (size_t)N * KD * sizeof(float));
         memset(s->dv, 0, (size_t)N * KD * sizeof(float));
@@ -4098,8 +4103,7 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
                                  a->families, a->n_families, H, KVH, D);
         grpo__rope_rotate(s->dq, model->rope_cos, model->rope_sin, N, 1, a->positions, H, D, -1.0f);
         grpo__rope_rotate(s->dk, model->rope_cos, model->rope_sin, N, 1, a->positions, KVH, D, -1.0f);
-        memset(s->dnormed, 0, (size_t)N * C * sizeof(float));
-        grpo__matmul_backward(s->dnormed, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, s->dq, attn_in, p->wq + (size_t)l * QD * C, N, C, QD);
+        grpo__matmul_backward_set(s->dnormed, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, s->dq, attn_in, p->wq + (size_t)l * QD * C, N, C, QD);
         grpo__matmul_backward(s->dnormed, g->wk + (size_t)l * KD * C, g->bk ? g->bk + (size_t)l * KD : NULL, s->dk, attn_in, p->wk + (size_t)l * KD * C, N, C, KD);
         grpo__matmul_backward(s->dnormed, g->wv + (size_t)l * KD * C, g->bv ? g->bv + (size_t)l * KD : NULL, s->dv, attn_in, p->wv + (size_t)l * KD * C, N, C, KD);
         grpo__rmsnorm_backward(s->dresidual, g->attn_norm + (size_t)l * C, s->dnormed, x, p->attn_norm + (size_t)l * C, a->attn_rstd + (size_t)l * N, N, C);
