@@ -6,19 +6,19 @@
    with a hand-written KV cache (bench/torch_generate.py) in the same invocation; the ratio of
    new tokens per second is the figure that matters, absolute times on a shared machine less so.
    Also printed: our decode GFLOP/s and the rate cblas_sgemm reaches on the same decode step's
-   matmul shapes, which bounds what any decode loop built on it can do. */
+   matmul shapes (what a decode loop built on cblas_sgemm could at best do; grpo.h's decode uses
+   its own small-M kernel instead), and a roofline: the most new tokens/s this machine allows,
+   from the fp32 FMA peak and the memory read bandwidth measured here with the same threads.
+   Each decode step must do its FLOPs and read the KV cache it attends to and every weight --
+   from memory when the weights exceed half the L3 (config B's 77 MB; the L3 is 32 MiB here,
+   L3_MIB below), else from cache (config A's 13 MB); the prefill must do its FLOPs; the bound
+   is the sum over steps of max(FLOPs / peak, bytes / bandwidth). */
+#define _POSIX_C_SOURCE 200809L
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include "bench/bench_common.h"
 
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+static double now(void) { return bench_now(); }
 
 typedef struct { const char *name; int n_layers, n_heads, d_model; } bench_config;
 static const bench_config configs[2] = {{"A", 4, 4, 256}, {"B", 6, 8, 512}};
@@ -40,6 +40,25 @@ static double matmul_flops_per_token(const grpo_model *m) {
 }
 static double attention_flops(const grpo_model *m, double positions) {
     return 4.0 * m->config.n_layers * m->config.n_heads * m->head_size * positions;
+}
+
+/* The roofline: the least time a generation of `sequences` (prompts of PROMPT_TOKENS shared by
+   groups of G) can take at peak GFLOP/s and bandwidth GB/s, as new tokens/s. */
+enum { L3_MIB = 32 };
+static double roofline_tokens_per_second(const grpo_model *m, int sequences, int G, double peak, double bandwidth) {
+    const grpo_config *c = &m->config;
+    double KD = (double)c->n_kv_heads * m->head_size, weights = 4.0 * (matmul_flops_per_token(m) / 2.0);
+    if (weights < L3_MIB * 1048576.0 / 2.0) weights = 0.0; /* they stay in the L3 between steps */
+    int prompts = sequences / G;
+    double seconds = prompts * PROMPT_TOKENS * matmul_flops_per_token(m) / (peak * 1e9); /* prefill */
+    for (int t = 0; t < NEW_TOKENS - 1; t++) {
+        double positions = PROMPT_TOKENS + t + 1;
+        double flops = sequences * (matmul_flops_per_token(m) + attention_flops(m, positions));
+        double bytes = weights + 4.0 * c->n_layers * 2.0 * KD * ((double)sequences * (t + 1) + (double)prompts * PROMPT_TOKENS);
+        double compute = flops / (peak * 1e9), memory = bytes / (bandwidth * 1e9);
+        seconds += compute > memory ? compute : memory;
+    }
+    return (double)sequences * NEW_TOKENS / seconds;
 }
 
 typedef struct { double tokens_per_second, decode_tokens_per_second, prefill_seconds, gflops; } bench_result;
@@ -167,9 +186,11 @@ int main(int argc, char **argv) {
 #endif
     printf("setup: %s; OpenMP threads %d (OMP_NUM_THREADS=%s, OMP_WAIT_POLICY=%s); compiled with %s\n",
            blas, threads, omp ? omp : "unset", wait ? wait : "unset", GRPO_BENCH_CFLAGS);
+    double peak = bench_peak_gflops(), bandwidth = bench_read_bandwidth();
+    printf("measured with %d thread(s): fp32 FMA peak %.0f GFLOP/s, memory read bandwidth %.1f GB/s\n", threads, peak, bandwidth);
     printf("workload: %d-token prompts, %d new tokens, temperature 1, no EOS; best of %d runs after a warm-up\n\n", PROMPT_TOKENS, NEW_TOKENS, repeats);
-    printf("| config | B x G | grpo.h new tok/s | PyTorch new tok/s (threads) | ratio | grpo.h prefill ms | grpo.h decode GFLOP/s | sgemm at decode shapes | decode / sgemm |\n");
-    printf("|---|---|---|---|---|---|---|---|---|\n");
+    printf("| config | B x G | grpo.h new tok/s | PyTorch new tok/s (threads) | ratio | target | roofline new tok/s | grpo.h / roofline | grpo.h prefill ms | grpo.h decode GFLOP/s | sgemm at decode shapes | decode / sgemm |\n");
+    printf("|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     int sequence_counts[2] = {16, 64};
     for (int c = 0; c < 2; c++) {
         if (only_config && strcmp(only_config, configs[c].name)) continue;
@@ -186,8 +207,14 @@ int main(int argc, char **argv) {
                 snprintf(torch_text, sizeof torch_text, "%.0f (%d)", theirs, torch_threads);
                 snprintf(ratio, sizeof ratio, "%.2fx", ours.tokens_per_second / theirs);
             } else if (torch) snprintf(torch_text, sizeof torch_text, "failed to run");
-            printf("| %s | %d | %.0f | %s | %s | %.1f | %.1f | %.1f | %.0f %% |\n", configs[c].name, sequence_counts[s], ours.tokens_per_second,
-                   torch_text, ratio, 1e3 * ours.prefill_seconds, ours.gflops, sgemm, 100.0 * ours.gflops / sgemm);
+            grpo_config rc = model_config(&configs[c]);
+            grpo_model shape;
+            grpo_model_create(&shape, &rc, 1);
+            double roof = roofline_tokens_per_second(&shape, sequence_counts[s], sequence_counts[s] == 16 ? 4 : 8, peak, bandwidth);
+            grpo_model_destroy(&shape);
+            printf("| %s | %d | %.0f | %s | %s | %s | %.0f | %.0f %% | %.1f | %.1f | %.1f | %.0f %% |\n", configs[c].name, sequence_counts[s], ours.tokens_per_second,
+                   torch_text, ratio, sequence_counts[s] == 16 ? ">= 3x" : ">= 4x", roof, 100.0 * ours.tokens_per_second / roof,
+                   1e3 * ours.prefill_seconds, ours.gflops, sgemm, 100.0 * ours.gflops / sgemm);
             fflush(stdout);
         }
     }
