@@ -7754,16 +7754,17 @@ GRPODEF grpo_result grpo_evaluate(grpo_model *model, const grpo_eval_config *con
     grpo_generator_config gc = {P, k, L_max};
     if ((r = grpo_generator_create(&generator, model, &gc))) return r;
     size_t text_capacity = (size_t)L_max * 16 + 1;
-    int *prompts = (int *)GRPO_MALLOC((size_t)P * (context + 1) * sizeof(int) + (size_t)P * sizeof(int) + (size_t)P * sizeof(uint64_t));
+    /* one block: the seeds first, where malloc's alignment suits uint64_t, then the int arrays */
+    uint64_t *seeds = (uint64_t *)GRPO_MALLOC((size_t)P * sizeof(uint64_t) + (size_t)P * (context + 1) * sizeof(int) + (size_t)P * sizeof(int));
     char *text = (char *)GRPO_MALLOC(text_capacity);
-    if (!prompts || !text) {
-        GRPO_FREE(prompts);
+    if (!seeds || !text) {
+        GRPO_FREE(seeds);
         GRPO_FREE(text);
         grpo_generator_destroy(&generator);
         return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "evaluate: could not allocate buffers for %d problems", P);
     }
-    uint64_t *seeds = (uint64_t *)(prompts + (size_t)P * (context + 1));
-    int *prompt_lengths = (int *)(seeds + P);
+    int *prompts = (int *)(seeds + P);
+    int *prompt_lengths = prompts + (size_t)P * (context + 1);
     double start = grpo__now(), correct_total = 0.0, formatted = 0.0, length_total = 0.0, truncated = 0.0;
     for (int first = 0; first < n_problems && !r; first += P) {
         int n = n_problems - first < P ? n_problems - first : P, widest = 1;
@@ -7815,7 +7816,7 @@ GRPODEF grpo_result grpo_evaluate(grpo_model *model, const grpo_eval_config *con
             correct_total += (double)count / k;
         }
     }
-    GRPO_FREE(prompts);
+    GRPO_FREE(seeds);
     GRPO_FREE(text);
     grpo_generator_destroy(&generator);
     if (r) return r;
