@@ -124,7 +124,7 @@ FUZZ_TARGETS = fuzz_rewards fuzz_json fuzz_bpe fuzz_jsonl fuzz_hf_model fuzz_che
 FUZZ_SECONDS ?= 20
 HAVE_LIBFUZZER := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' | \
                     clang -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1 && echo yes)
-build/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay.c grpo.h | build
+build/fuzz/replay_%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h grpo.h | build
 	@mkdir -p build/fuzz
 	$(CC) -std=c11 $(SANITIZE) -Wall -Wextra -Wno-unused-function -Wno-unknown-pragmas -I. tests/fuzz/replay.c $< -o $@ $(LDLIBS)
 REPLAY_COMMANDS = $(foreach t,$(FUZZ_TARGETS),"build/fuzz/replay_$(t) $(wildcard tests/fuzz/crashers/$(t:fuzz_%=%)-*) $(wildcard tests/fuzz/corpus/$(t:fuzz_%=%)/*)")

@@ -19,14 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REQUIRE(condition)                                                                   \
-    do {                                                                                     \
-        if (!(condition)) {                                                                  \
-            fprintf(stderr, "fuzz_bpe: invariant failed: %s (%s:%d)\n", #condition,          \
-                    __FILE__, __LINE__);                                                     \
-            __builtin_trap();                                                                \
-        }                                                                                    \
-    } while (0)
+#include "fuzz.h"
 
 static grpo_tokenizer qwen2, gpt2;
 static grpo__composition *pairs;

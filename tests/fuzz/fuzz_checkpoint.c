@@ -22,14 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define REQUIRE(condition)                                                                  \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            fprintf(stderr, "invariant failed: %s (line %d); last error: %s\n", #condition, \
-                    __LINE__, grpo_last_error());                                           \
-            __builtin_trap();                                                               \
-        }                                                                                   \
-    } while (0)
+#include "fuzz.h"
 
 /* The config of the seeds, of the existing model and of the trainer's policy. */
 static grpo_config tiny_config(void) {

@@ -20,14 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REQUIRE(condition)                                                                  \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            fprintf(stderr, "invariant failed: %s (line %d); last error: %s\n", #condition, \
-                    __LINE__, grpo_last_error());                                           \
-            __builtin_trap();                                                               \
-        }                                                                                   \
-    } while (0)
+#include "fuzz.h"
 
 typedef struct { const uint8_t *data; size_t size, at; } fz_input;
 

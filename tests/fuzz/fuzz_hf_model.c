@@ -23,14 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define REQUIRE(condition)                                                                  \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            fprintf(stderr, "invariant failed: %s (line %d); last error: %s\n", #condition, \
-                    __LINE__, grpo_last_error());                                           \
-            __builtin_trap();                                                               \
-        }                                                                                   \
-    } while (0)
+#include "fuzz.h"
 
 static char directory[64], resaved[80];
 

@@ -19,14 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REQUIRE(condition)                                                                   \
-    do {                                                                                     \
-        if (!(condition)) {                                                                  \
-            fprintf(stderr, "fuzz_json: invariant failed: %s (%s:%d)\n", #condition,         \
-                    __FILE__, __LINE__);                                                     \
-            __builtin_trap();                                                                \
-        }                                                                                    \
-    } while (0)
+#include "fuzz.h"
 
 /* Walks value i and its subtree; returns the index one past it. */
 static uint32_t walk(const grpo_json *json, uint32_t i, int depth) {

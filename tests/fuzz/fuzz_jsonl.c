@@ -15,14 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define REQUIRE(condition)                                                                  \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            fprintf(stderr, "invariant failed: %s (line %d); last error: %s\n", #condition, \
-                    __LINE__, grpo_last_error());                                           \
-            __builtin_trap();                                                               \
-        }                                                                                   \
-    } while (0)
+#include "fuzz.h"
 
 /* Walks value i and its subtree; returns the index one past it. */
 static uint32_t fz_walk(const grpo_json *json, uint32_t i) {

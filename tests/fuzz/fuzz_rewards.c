@@ -20,14 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REQUIRE(condition)                                                                   \
-    do {                                                                                     \
-        if (!(condition)) {                                                                  \
-            fprintf(stderr, "fuzz_rewards: invariant failed: %s (%s:%d)\n", #condition,      \
-                    __FILE__, __LINE__);                                                     \
-            __builtin_trap();                                                                \
-        }                                                                                    \
-    } while (0)
+#include "fuzz.h"
 
 /* ------------------------------------------------------------------------------------------
    Reference predicates, written independently of grpo.h's parsers. */
