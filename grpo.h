@@ -4422,14 +4422,7 @@ static void grpo__decode_attend(float *out, float *score, const float *q, int D,
     int n = n_prompt + n_own;
     grpo__key_scores(score, q, scale, prompt_k, n_prompt, D);
     grpo__key_scores(score + n_prompt, q, scale, own_k, n_own, D); /* after: overwrites the prompt's tail block */
-    float maxval = -INFINITY, sum = 0.0f;
-    #pragma omp simd reduction(max:maxval)
-    for (int j = 0; j < n; j++) maxval = score[j] > maxval ? score[j] : maxval;
-    #pragma omp simd reduction(+:sum)
-    for (int j = 0; j < n; j++) { score[j] = grpo__expf(score[j] - maxval); sum += score[j]; }
-    float inv = 1.0f / sum;
-    #pragma omp simd
-    for (int j = 0; j < n; j++) score[j] *= inv;
+    grpo__softmax_row(score, n, n);
     for (int d = 0; d < D; d++) out[d] = 0.0f;
     grpo__weighted_values(out, score, prompt_v, n_prompt, D);
     grpo__weighted_values(out, score + n_prompt, own_v, n_own, D);
