@@ -502,6 +502,7 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
    greedy; grpo.h refuses them -- set greedy = 1 for that. */
 #define GRPO_MIN_TEMPERATURE 1e-5f
 
+#define GRPO_MAX_STOP_STRINGS 64
 typedef struct {
     float temperature;        /* default 1.0; else at least GRPO_MIN_TEMPERATURE */
     int top_k;                /* keep the k most likely tokens; 0: no top-k filter */
@@ -511,7 +512,7 @@ typedef struct {
     int eos_id;               /* token that ends a completion; default (0): the tokenizer's eos_id, or
                                  GRPO_BYTE_EOS with no tokenizer; -1: none */
     const char *const *stop_strings; /* a completion ends with the token that completes one of these */
-    int n_stop_strings;
+    int n_stop_strings;              /* 0 to GRPO_MAX_STOP_STRINGS; stop_strings must hold that many */
     const grpo_tokenizer *tokenizer; /* needed for stop strings (to see the text of tokens) */
     uint64_t seed;
     /* Each sequence draws from its own random stream, seeded from (seed, prompt key, g), so its
@@ -4544,8 +4545,9 @@ static grpo_result grpo__sampling_resolve(grpo_sampling_config *s, const grpo_ge
     if (s->eos_id == 0) s->eos_id = s->tokenizer ? s->tokenizer->eos_id : GRPO_BYTE_EOS;
     if (s->eos_id < -1 || s->eos_id >= vocab_size)
         return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.eos_id = %d: expected -1 (none) or a token id below vocab_size = %d", s->eos_id, vocab_size);
-    if (s->n_stop_strings < 0 || (s->n_stop_strings > 0 && !s->stop_strings))
-        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.n_stop_strings = %d with stop_strings %s", s->n_stop_strings, s->stop_strings ? "set" : "NULL");
+    if (s->n_stop_strings < 0 || s->n_stop_strings > GRPO_MAX_STOP_STRINGS || (s->n_stop_strings > 0 && !s->stop_strings))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling.n_stop_strings = %d with stop_strings %s: expected 0 to %d strings, and stop_strings set if any",
+                          s->n_stop_strings, s->stop_strings ? "set" : "NULL", GRPO_MAX_STOP_STRINGS);
     if (s->n_stop_strings > 0 && (!s->tokenizer || !s->tokenizer->decode))
         return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sampling: stop strings need sampling.tokenizer to see the text of tokens");
     for (int k = 0; k < s->n_stop_strings; k++) {

@@ -374,6 +374,7 @@ static void test_bad_requests(void) {
     CASE("negative top_k", "top_k", top_k, -1, 2, 4, 30, 3, 'x');
     CASE("eos_id outside the vocabulary", "eos_id", eos_id, 300, 2, 4, 30, 3, 'x');
     CASE("stop strings without a tokenizer", "tokenizer", n_stop_strings, 1, 2, 4, 30, 3, 'x');
+    CASE("more stop strings than the limit", "n_stop_strings = 65", n_stop_strings, GRPO_MAX_STOP_STRINGS + 1, 2, 4, 30, 3, 'x');
     CASE("prompt token outside the vocabulary", "outside the vocabulary", seed, 0, 2, 4, 30, 3, 400);
 #undef CASE
     const char *stops[1] = {"x"};

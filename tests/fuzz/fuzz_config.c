@@ -136,7 +136,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     r = grpo_generator_create(&generator, &model, fz_byte(&in) < 20 ? NULL : &gc);
     grpo_tokenizer tokenizer = grpo_byte_tokenizer();
     char stop_a[8], stop_b[200];
-    const char *stops[2] = {stop_a, stop_b};
+    /* the API cannot see the array's length: it must hold n_stop_strings entries, which the
+       library bounds at GRPO_MAX_STOP_STRINGS */
+    const char *stops[GRPO_MAX_STOP_STRINGS];
+    for (int k = 0; k < GRPO_MAX_STOP_STRINGS; k++) stops[k] = k == 1 ? stop_b : stop_a;
     if (r == GRPO_SUCCESS) {
         int n_prompts = fz_int(&in, 0, 3), G = fz_int(&in, 0, 4), width = fz_int(&in, 0, ctx);
         int prompt_lengths[3];
