@@ -4958,6 +4958,7 @@ GRPODEF const char *grpo_reward_name(const grpo_reward *reward) {
 
 GRPODEF grpo_result grpo_reward_validate(const grpo_reward *rewards, int n_rewards) {
     if (n_rewards < 1 || !rewards) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rewards: expected at least one reward, got %d", n_rewards);
+    if (n_rewards > GRPO_MAX_REWARDS) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rewards: %d rewards: expected at most GRPO_MAX_REWARDS = %d", n_rewards, GRPO_MAX_REWARDS);
     for (int k = 0; k < n_rewards; k++) {
         const grpo_reward *r = &rewards[k];
         if (r->kind < GRPO_REWARD_FORMAT || r->kind > GRPO_REWARD_CALLBACK)

@@ -191,8 +191,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* a trainer with a fuzzed config, and a step when it is small */
     if (V >= GRPO_BYTE_VOCAB_SIZE) {
-        grpo_reward rewards[2] = {{GRPO_REWARD_CALLBACK, 1.0f, "length", fz_reward, NULL, 0, 0},
-                                  {(grpo_reward_kind)fz_int(&in, 0, 8), fz_float(&in, 1.0f), NULL, NULL, NULL, fz_int(&in, 0, 20), fz_int(&in, 0, 20)}};
+        /* n_rewards is fuzzed too: the array must hold as many as the library accepts */
+        grpo_reward rewards[GRPO_MAX_REWARDS] = {{GRPO_REWARD_CALLBACK, 1.0f, "length", fz_reward, NULL, 0, 0},
+                                                 {(grpo_reward_kind)fz_int(&in, 0, 8), fz_float(&in, 1.0f), NULL, NULL, NULL, fz_int(&in, 0, 20), fz_int(&in, 0, 20)}};
+        for (int k = 2; k < GRPO_MAX_REWARDS; k++) rewards[k] = rewards[0];
         grpo_trainer_config tc;
         memset(&tc, 0, sizeof tc);
         tc.prompts_per_step = fz_int(&in, 0, 3);
