@@ -31,8 +31,8 @@ PYTHON  ?= /usr/bin/python3
 THREADS ?= 2
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
-TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards test_hf test_resume test_nonfinite test_limits test_pipeline
-EXAMPLES = quickstart hf_r1_zero r1_zero plot ask
+TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards test_hf test_resume test_nonfinite test_limits test_pipeline test_dataset
+EXAMPLES = quickstart hf_r1_zero r1_zero plot ask evaluate rejection_sample sft
 HEADERS  = grpo.h tests/test.h
 
 .PHONY: all test bench clean demo
@@ -120,7 +120,7 @@ endif
 # Fuzzing (tests/fuzz/): every saved crasher is replayed under ASan+UBSan with gcc (no libFuzzer
 # needed), then, where clang's libFuzzer runtime is installed, each target fuzzes for FUZZ_SECONDS.
 # Long runs: tests/fuzz/run.sh fuzz_rewards 600.
-FUZZ_TARGETS = fuzz_rewards fuzz_json fuzz_bpe fuzz_jsonl fuzz_hf_model fuzz_checkpoint fuzz_config
+FUZZ_TARGETS = fuzz_rewards fuzz_json fuzz_bpe fuzz_jsonl fuzz_dataset fuzz_hf_model fuzz_checkpoint fuzz_config
 FUZZ_SECONDS ?= 20
 HAVE_LIBFUZZER := $(shell echo 'int LLVMFuzzerTestOneInput(const char*d,unsigned long n){(void)d;(void)n;return 0;}' | \
                     clang -x c -fsanitize=fuzzer - -o /dev/null >/dev/null 2>&1 && echo yes)
@@ -175,6 +175,7 @@ test: build/bench_generate build/bench_suite $(BLAS_BUILDS) $(addprefix build/po
 		$(VALGRIND_COMMANDS) \
 		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed" \
 		"tests/demo_smoke.sh build $(PYTHON)" \
+		"tests/pipeline_smoke.sh build $(PYTHON)" \
 		$(BENCH_COMMANDS)
 
 clean:

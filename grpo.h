@@ -45,8 +45,11 @@
                                         AdamW); dynamic sampling; metrics named as TRL's
     14. checkpoints                     documented binary format, written atomically
     14b. Hugging Face models            config.json + safetensors (F32/F16/BF16, sharded) in and out
-    15. around GRPO                     SFT steps on (prompt, completion) pairs; evaluation by
-                                        sampling: pass@1 over k samples, format rate
+    15. around GRPO                     R1's pipeline (SPEC.md 7, 8): datasets from JSONL (TRL's
+                                        fields, templates, conversational prompts); SFT steps and an
+                                        SFT trainer (epochs, shuffling, exact gradient accumulation,
+                                        eval loss); rejection sampling; evaluation: pass@1 over k
+                                        samples, cons@k, pass@k, greedy accuracy, format rate
 
    DIMENSIONS, the same letters everywhere (as in SPEC.md):
      B batch of sequences, T time (tokens per sequence), N = B*T rows, C d_model,
@@ -107,7 +110,9 @@
           generation, rewards, the GRPO loss and step; JSON; Hugging Face models (config.json,
           safetensors) and byte-level BPE tokenizers (tokenizer.json); checkpoint version 2
           (reference model, data order) with grpo_trainer_save/_load for exact resume,
-          grpo_data_order, NaN/Inf checks on every update, grpo_set_memory_limit; SFT steps, evaluation.
+          grpo_data_order, NaN/Inf checks on every update, grpo_set_memory_limit; SFT steps, evaluation;
+          datasets (grpo_dataset_*), grpo_sft_train, grpo_rejection_sample, cons@k / pass@k / greedy
+          accuracy in grpo_evaluate, grpo_pass_at_k, grpo_majority_answer.
 
    LICENCE at the end of the file.
 */
@@ -982,10 +987,20 @@ GRPODEF grpo_result grpo_hf_model_load(grpo_model *model, const char *directory,
    supplies max_position_embeddings and the BOS/EOS ids written to config.json. */
 GRPODEF grpo_result grpo_hf_model_save(const char *directory, const grpo_model *model, const grpo_hf_info *info);
 /* ---------------------------------------------------------------------------------------
-   15. Around GRPO (SPEC.md sections 7 and 8): supervised steps on (prompt, completion) pairs,
-   as in R1's cold start, and evaluation by sampling, as R1 reports it. A prompt is encoded as
-   the GRPO trainer encodes it (the tokenizer's BOS, if any, then the text), so a model taught
-   here sees the same tokens when GRPO and the evaluation sample from it. */
+   15. Around GRPO (SPEC.md sections 7 and 8): the rest of R1's pipeline. Supervised steps on
+   (prompt, completion) pairs and an SFT trainer, as in R1's cold start and second SFT stage;
+   evaluation by sampling, as R1 reports it (pass@1, cons@k, pass@k, greedy apart); rejection
+   sampling into SFT data; datasets read from and written to JSONL with TRL's field names. A
+   prompt is encoded as the GRPO trainer encodes it (the tokenizer's BOS, if any, then the text),
+   so a model taught here sees the same tokens when GRPO and the evaluation sample from it.
+   The whole pipeline in outline (examples/sft.c, rejection_sample.c and evaluate.c run its
+   steps as commands):
+       grpo_dataset_load_jsonl(&cold, "cold_start.jsonl", &sft_options);   SFT data
+       grpo_sft_train(&model, &optimizer, &tokenizer, &cold, NULL, &sft_config, NULL);
+       ... GRPO (section 13) on the RL prompts ...
+       grpo_rejection_sample(&model, &rejection_config, problems, n, &kept, &stats);
+       grpo_sft_train(&model, &optimizer, &tokenizer, &kept, NULL, &sft_config, NULL);
+       ... GRPO again; grpo_evaluate after each stage ... */
 typedef struct {
     const char *prompt;      /* context only: no loss on these tokens */
     const char *completion;  /* the loss is on these tokens and the EOS that follows them */
@@ -1022,26 +1037,220 @@ typedef struct {
     /* If set, called for every completion in problem order, e.g. to print a few or save them. */
     void (*on_completion)(void *user, int problem, int sample, const char *completion, int correct, int formatted);
     void *user;
+    int pass_k;                    /* the k of pass@k, 1 to samples_per_problem; default samples_per_problem */
+    int greedy_run;                /* 1: also decode each problem once greedily (a second run, k = 1) and report
+                                      greedy_accuracy apart, as R1 does; it is never mixed into pass@1 */
 } grpo_eval_config;
 
 typedef struct {
     int n_problems, samples_per_problem;
     double pass_at_1;              /* SPEC.md section 8: (1/n) sum_i c_i / k */
+    double cons_at_k;              /* majority vote over each problem's k extracted answers (grpo_majority_answer):
+                                      the share of problems whose majority answer is judged correct */
+    double pass_at_k;              /* unbiased pass@k for k = pass_k (grpo_pass_at_k) */
+    int pass_k;
+    double greedy_accuracy;        /* share of problems whose greedy completion is correct; NaN without greedy_run */
     double format_rate;            /* share of all completions that are well-formed */
     double mean_length;            /* completion tokens, mean over all completions */
     double truncated_ratio;        /* share that hit max_completion_tokens without a stop */
-    double seconds;
+    double seconds;                /* the sampled run and, with greedy_run, the greedy one */
 } grpo_eval_result;
 
 /* Samples k completions for each problem (prompt and gold, as the trainer takes them) and
-   scores them. correct_counts (n_problems), if not NULL, receives c_i, the correct completions
-   of problem i. Completion j of problem i draws from the random stream (sampling.seed, i, j):
-   the same seed gives the same samples whatever problems_per_batch is. */
+   scores them: pass@1, cons@k (majority vote, grpo_majority_answer), pass@k (grpo_pass_at_k),
+   format rate, lengths; with greedy_run, a second, greedy run gives greedy accuracy.
+   correct_counts (n_problems), if not NULL, receives c_i, the correct completions of problem i.
+   Completion j of problem i draws from the random stream (sampling.seed, i, j): the same seed
+   gives the same samples whatever problems_per_batch is. on_completion sees the sampled run. */
 GRPODEF grpo_result grpo_evaluate(grpo_model *model, const grpo_eval_config *config, const grpo_example *problems,
                                   int n_problems, int *correct_counts, grpo_eval_result *result);
 /* pass@1 of SPEC.md section 8 from per-problem counts of correct samples out of k:
    (1/n) sum_i c_i / k. NaN if n < 1, k < 1 or a count is outside [0, k]. */
 GRPODEF double grpo_pass_at_1(const int *correct_counts, int n_problems, int k);
+
+/* pass@k of SPEC.md section 8, the unbiased estimator of Chen et al. (2021, the Codex paper):
+   for a problem with c of n samples correct, 1 - C(n - c, k) / C(n, k), computed as the
+   product 1 - prod_{i = n-c+1..n} (1 - k / i), which needs no binomial coefficients and cannot
+   overflow; the mean over problems. pass@1 is grpo_pass_at_1, and pass@n the share of problems
+   with at least one correct sample. NaN if n_problems < 1, k < 1, k > n_samples or a count is
+   outside [0, n_samples]. */
+GRPODEF double grpo_pass_at_k(const int *correct_counts, int n_problems, int n_samples, int k);
+
+/* The answer of a completion as the accuracy reward reads it: the content of the last
+   <answer>...</answer>, white space trimmed. Returns 1 with its span text[*start, *end), or 0
+   if there is none. */
+GRPODEF int grpo_extract_answer(const char *text, size_t len, size_t *start, size_t *end);
+/* Whether two (extracted) answers are the same as the accuracy reward decides it: both parse as
+   numbers (integers, decimals, fractions a/b, sign, thousands commas) equal within 1e-6
+   relative, or the same bytes after trimming white space. */
+GRPODEF int grpo_answers_equal(const char *a, size_t a_len, const char *b, size_t b_len);
+/* cons@k's majority vote (SPEC.md section 8) over one problem's n extracted answers (NULL where
+   a sample gave no answer: it does not vote). Each answer joins the first class, in the order the
+   classes appeared, whose first answer equals it (grpo_answers_equal), or starts a new class; the
+   class with the most votes wins, and a tie goes to the class that appeared first (the lowest
+   sample index). Returns the sample index of the winning class's first
+   answer, or -1 if no sample answered (-2 if n > 256 and the scratch could not be allocated).
+   grpo_evaluate counts a problem right for cons@k when that sample is judged correct. */
+GRPODEF int grpo_majority_answer(const char *const *answers, int n);
+
+/* ---- Datasets with TRL's field names, read from and written to JSON Lines ----
+   One JSON object per line, for example
+       {"prompt": "What is 2+3?", "completion": "<think>2+3=5</think> <answer>5</answer>", "answer": "5"}
+   "prompt" is what the model is given, "completion" the SFT target (SFT data), "answer" the gold
+   answer the rewards compare with (RL and evaluation data); other fields are ignored, and the
+   field names can be changed. "prompt" may also be TRL's conversational form, a list of
+   {"role": ..., "content": ...} messages: it is rendered as ChatML, each message
+   "<|im_start|>{role}\n{content}<|im_end|>\n", then the generation prompt
+   "<|im_start|>assistant\n" (grpo_chatml_prompt's layout); a conversational "completion" is a
+   list of one assistant message, whose content is taken. A line is malformed if it is not JSON,
+   not an object, lacks "prompt" (or a required "completion" / "answer"), has one of them of the
+   wrong type or holding a NUL character; it is reported as "path:line: ..." naming the field.
+   A zeroed grpo_dataset is an empty one; loading, appending and splitting add to it, and a call
+   that fails leaves it as it was. Each record's strings share one allocation that the dataset
+   owns: change records only through these functions. */
+typedef struct {
+    char *prompt;            /* the text given to the model, template applied */
+    char *completion;        /* NULL if the line had none */
+    char *answer;            /* NULL if the line had none */
+} grpo_record;
+
+typedef struct {
+    grpo_record *records;
+    int count;
+    int capacity;            /* records allocated */
+    int skipped;             /* malformed lines skipped by loads into it (skip_malformed = 1) */
+} grpo_dataset;
+
+enum {
+    GRPO_TEMPLATE_NONE = 0,  /* the prompt as written */
+    GRPO_TEMPLATE_R1_ZERO,   /* grpo_r1_zero_prompt: "A conversation between User and Assistant. ... User: {prompt}. Assistant:" */
+    GRPO_TEMPLATE_CHATML     /* grpo_chatml_prompt(system_prompt, prompt): Qwen2's chat layout with the generation prompt */
+};
+
+typedef struct {
+    const char *prompt_field;       /* default "prompt" */
+    const char *completion_field;   /* default "completion" */
+    const char *answer_field;       /* default "answer" */
+    int template_kind;              /* GRPO_TEMPLATE_*, applied to each string prompt on load; default none */
+    const char *system_prompt;      /* the system turn of ChatML (a conversational prompt gets it when it has
+                                       none of its own); NULL: none. Refused with GRPO_TEMPLATE_R1_ZERO */
+    int require_completion;         /* 1: a line without a completion is malformed (SFT data) */
+    int require_answer;             /* 1: a line without an answer is malformed (RL and evaluation data) */
+    int skip_malformed;             /* 0 (default): the first malformed line fails the load (GRPO_ERROR_BAD_FILE);
+                                       1: each one is skipped, counted in dataset->skipped and passed to on_malformed */
+    void (*on_malformed)(void *user, const char *message); /* "path:line: ..." for each skipped line; may be NULL */
+    void *user;
+    int limit;                      /* read at most this many records; 0: all */
+} grpo_dataset_options;
+
+/* Appends the records of a JSONL file (options may be NULL: the defaults). A file that yields no
+   record at all (empty, or every line skipped) is an error. */
+GRPODEF grpo_result grpo_dataset_load_jsonl(grpo_dataset *dataset, const char *path, const grpo_dataset_options *options);
+/* Appends a copy of (prompt, completion, answer); completion and answer may be NULL. */
+GRPODEF grpo_result grpo_dataset_append(grpo_dataset *dataset, const char *prompt, const char *completion, const char *answer);
+/* Writes one {"prompt", "completion", "answer"} object per line (NULL fields left out), JSON
+   escaped, to "<path>.tmp" renamed over path (atomic, as checkpoints). The prompts are written
+   as they are held, template applied: load the file back with GRPO_TEMPLATE_NONE. A string that
+   is not valid UTF-8 is refused (JSON cannot hold it), naming the record. */
+GRPODEF grpo_result grpo_dataset_save_jsonl(const grpo_dataset *dataset, const char *path);
+GRPODEF void grpo_dataset_destroy(grpo_dataset *dataset);
+/* Appends round(eval_fraction * count) records, chosen by a pseudo-random permutation fixed by
+   seed, to eval and the rest to train, each in the original order. With 0 < eval_fraction and at
+   least 2 records, eval gets at least 1 and train keeps at least 1. eval_fraction in [0, 1). */
+GRPODEF grpo_result grpo_dataset_split(const grpo_dataset *all, double eval_fraction, uint64_t seed,
+                                       grpo_dataset *train, grpo_dataset *eval);
+/* Views without copying: examples (count) receive (prompt, answer), for GRPO and evaluation, or
+   (prompt, completion), for SFT; the strings stay the dataset's. A record without the field
+   is an error naming it. */
+GRPODEF grpo_result grpo_dataset_examples(const grpo_dataset *dataset, grpo_example *examples);
+GRPODEF grpo_result grpo_dataset_sft_examples(const grpo_dataset *dataset, grpo_sft_example *examples);
+/* The prompt template of template_kind around text, like snprintf: returns the length it needs,
+   or -1 for an unknown kind. */
+GRPODEF int grpo_template_apply(int template_kind, const char *system_prompt, const char *text, char *buffer, size_t size);
+
+/* ---- SFT over a dataset: R1's cold start and its second SFT stage (SPEC.md section 7) ----
+   The loss is on completion tokens only (grpo_sft_step's). Each epoch visits every example once,
+   in the order of grpo_data_order (seed, count) for that epoch. An update takes batch_size *
+   accumulation_steps examples (the last of an epoch takes what is left) as micro-batches of
+   batch_size, each a forward and a backward; its loss is the mean over all the update's
+   completion tokens, so k micro-batches of b give the update one batch of k*b gives (up to
+   float rounding). */
+typedef struct {
+    int step;                /* AdamW updates done (1 after the first) */
+    int epoch;               /* 1-based epoch of that update */
+    double train_loss;       /* mean per completion token over the updates since the previous log */
+    double eval_loss;        /* mean per completion token over the eval set; NaN when not evaluated at this log */
+    int tokens;              /* completion tokens (EOS included) trained on since the previous log */
+    float grad_norm;         /* of the last update, before clipping */
+    float learning_rate;     /* of the last update */
+    double seconds;          /* since grpo_sft_train began */
+} grpo_sft_log;
+
+typedef struct {
+    int batch_size;          /* examples per forward/backward (a micro-batch); default 16 */
+    int epochs;              /* default 1 */
+    int accumulation_steps;  /* micro-batches per AdamW update; default 1 */
+    int eval_every;          /* updates between eval losses; 0 (default): at the end of each epoch; -1: only at
+                                the end. The end of training is always evaluated when there is an eval set */
+    int log_every;           /* updates between on_log calls (an update that evaluates logs too); default 1 */
+    uint64_t seed;           /* of the shuffling */
+    void (*on_log)(void *user, const grpo_sft_log *log);
+    void *user;
+} grpo_sft_config;
+
+/* The AdamW updates grpo_sft_train makes for n_examples (for a cosine schedule's total_steps). */
+GRPODEF int grpo_sft_total_steps(int n_examples, const grpo_sft_config *config);
+/* Trains model on train's (prompt, completion) records; eval (may be NULL) gives the eval loss.
+   Before the first update every example is encoded once to check that it fits the context (an
+   error names the record). A non-finite loss or gradient refuses the update and stops training
+   with GRPO_ERROR_NON_FINITE; the weights are those of the last good update. final (may be
+   NULL) receives the last log. config may be NULL (the defaults). */
+GRPODEF grpo_result grpo_sft_train(grpo_model *model, grpo_adamw *optimizer, const grpo_tokenizer *tokenizer,
+                                   const grpo_dataset *train, const grpo_dataset *eval, const grpo_sft_config *config,
+                                   grpo_sft_log *final);
+/* The mean loss per completion token over a dataset's (prompt, completion) records, in batches of
+   batch_size (0: 16); no weights change. tokens (may be NULL) receives the count. */
+GRPODEF grpo_result grpo_sft_eval_loss(grpo_model *model, const grpo_tokenizer *tokenizer, const grpo_dataset *dataset,
+                                       int batch_size, double *loss, int *tokens);
+/* One JSON object on one line, TRL's names ("loss", "eval_loss", ...); returns the length it
+   needs, like snprintf. */
+GRPODEF int grpo_sft_log_json(const grpo_sft_log *log, char *buffer, size_t size);
+
+/* ---- Rejection sampling (SPEC.md section 7, step 3) ----
+   k completions per prompt from the model; a completion is kept when its weighted reward
+   (grpo_reward_completion) is >= threshold, and each prompt keeps only distinct completions
+   (byte for byte), at most max_per_prompt of them, in sample order. Kept completions are
+   appended to a dataset as (prompt, completion, answer = the problem's gold), ready for SFT
+   (grpo_dataset_save_jsonl, then grpo_sft_train). Completion j of problem i draws from the random
+   stream (sampling.seed, i, j), as in grpo_evaluate. */
+typedef struct {
+    int samples_per_prompt;        /* k; default 8 */
+    float threshold;               /* keep when the weighted reward is >= this; default (0): the most the rewards
+                                      can give together (every reward at its best: with the default rewards, correct
+                                      and well-formed). A callback reward has no known best: set it */
+    int max_per_prompt;            /* distinct completions kept per prompt at most; 0: all */
+    int max_completion_tokens;     /* default min(128, context_length / 2) */
+    grpo_sampling_config sampling; /* temperature, top-p, stop strings, seed (zero: the sampling defaults,
+                                      temperature 1); max_new_tokens, tokenizer and prompt_seeds are set here */
+    const grpo_tokenizer *tokenizer;  /* required */
+    const grpo_reward *rewards;    /* default (NULL): accuracy and format, weight 1 each */
+    int n_rewards;
+    int prompts_per_batch;         /* prompts decoded together; default 8 */
+} grpo_rejection_config;
+
+typedef struct {
+    int prompts;                   /* problems sampled */
+    int sampled;                   /* completions sampled: prompts * k */
+    int passed;                    /* completions whose reward reached the threshold */
+    int kept;                      /* appended, after removing duplicates and applying max_per_prompt */
+    int prompts_with_any;          /* problems with at least one completion kept */
+    double seconds;
+} grpo_rejection_result;
+
+/* A passing completion that is not valid UTF-8 or holds a NUL byte cannot be written as JSON
+   and is not kept. On failure out is as it was. result may be NULL. */
+GRPODEF grpo_result grpo_rejection_sample(grpo_model *model, const grpo_rejection_config *config, const grpo_example *problems,
+                                          int n_problems, grpo_dataset *out, grpo_rejection_result *result);
 
 
 #ifdef __cplusplus
@@ -4812,18 +5021,36 @@ static int grpo__parse_number(const char *s, size_t start, size_t end, double *o
     return 1;
 }
 
+/* The accuracy reward's equality of a[a_start, a_end) and b[b_start, b_end), both trimmed here. */
+static int grpo__answers_equal(const char *a, size_t a_start, size_t a_end, const char *b, size_t b_start, size_t b_end) {
+    grpo__trim(a, &a_start, &a_end);
+    grpo__trim(b, &b_start, &b_end);
+    double x, y;
+    if (grpo__parse_number(a, a_start, a_end, &x) && grpo__parse_number(b, b_start, b_end, &y)) {
+        double scale = fabs(x) > fabs(y) ? fabs(x) : fabs(y);
+        return fabs(x - y) <= 1e-6 * scale;
+    }
+    return a_end - a_start == b_end - b_start && memcmp(a + a_start, b + b_start, a_end - a_start) == 0;
+}
+
 GRPODEF float grpo_reward_accuracy(const char *text, size_t len, const char *gold) {
     size_t start, end;
     if (!gold || !grpo__answer_span(text, len, &start, &end)) return 0.0f;
-    grpo__trim(text, &start, &end);
-    size_t gold_start = 0, gold_end = strlen(gold);
-    grpo__trim(gold, &gold_start, &gold_end);
-    double a, b;
-    if (grpo__parse_number(text, start, end, &a) && grpo__parse_number(gold, gold_start, gold_end, &b)) {
-        double scale = fabs(a) > fabs(b) ? fabs(a) : fabs(b);
-        return fabs(a - b) <= 1e-6 * scale ? 1.0f : 0.0f;
-    }
-    return (end - start == gold_end - gold_start && memcmp(text + start, gold + gold_start, end - start) == 0) ? 1.0f : 0.0f;
+    return grpo__answers_equal(text, start, end, gold, 0, strlen(gold)) ? 1.0f : 0.0f;
+}
+
+GRPODEF int grpo_extract_answer(const char *text, size_t len, size_t *start, size_t *end) {
+    size_t s, e;
+    if (!start || !end || !grpo__answer_span(text, len, &s, &e)) return 0;
+    grpo__trim(text, &s, &e);
+    *start = s;
+    *end = e;
+    return 1;
+}
+
+GRPODEF int grpo_answers_equal(const char *a, size_t a_len, const char *b, size_t b_len) {
+    if (!a || !b) return 0;
+    return grpo__answers_equal(a, 0, a_len, b, 0, b_len);
 }
 
 /* Countdown expressions: a recursive-descent parser and evaluator over doubles. */
@@ -7616,7 +7843,7 @@ static size_t grpo__unicode_table(int which, const uint32_t **table) {
 }
 
 /* ---------------------------------------------------------------------------------------
-   15. Around GRPO: SFT steps and evaluation */
+   15. Around GRPO: SFT, evaluation, datasets, SFT trainer, rejection sampling */
 
 /* Encodes BOS (if the tokenizer has one) and text into row[0..capacity); *length receives the
    tokens written. The GRPO trainer encodes its prompts the same way. */
@@ -7629,28 +7856,40 @@ static grpo_result grpo__encode_prompt(const grpo_tokenizer *tok, const char *te
     return r;
 }
 
-GRPODEF grpo_result grpo_sft_step(grpo_model *model, grpo_adamw *optimizer, const grpo_tokenizer *tok,
-                                  const grpo_sft_example *examples, int n_examples, grpo_sft_metrics *metrics) {
-    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "sft step: the model is not created");
-    if (optimizer && model->frozen) return grpo__fail(GRPO_ERROR_INVALID_STATE, "sft step: the model is frozen (a reference model) and cannot be trained");
-    if (optimizer && !optimizer->m) return grpo__fail(GRPO_ERROR_INVALID_STATE, "sft step: the optimizer is not created");
-    if (!tok || !tok->encode) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: a tokenizer is required");
-    if (!examples || n_examples < 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: expected at least one example, got %d", n_examples);
-    if (tok->eos_id >= model->config.vocab_size || tok->bos_id >= model->config.vocab_size)
-        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: the tokenizer's BOS/EOS ids (%d, %d) are outside the model's vocabulary of %d", tok->bos_id, tok->eos_id, model->config.vocab_size);
-    /* Each example becomes one row: prompt tokens, completion tokens, EOS. Inputs are row[0..n-2],
-       targets row[1..n-1]; the mask is 1 where the target is a completion token or the EOS. */
+/* A batch of SFT rows: each example is BOS (if the tokenizer has one), prompt tokens, completion
+   tokens and EOS (if any). Inputs are row[0..n-2], targets row[1..n-1]; mask is 1 where the
+   target is a completion token or the EOS. Rows are packed to the width T of the longest. */
+typedef struct {
+    int B, T;
+    int *rows;               /* (B, T) inputs, packed at the start of a (B, W + 1) block used for encoding */
+    int *targets;            /* (B, T) targets */
+    int *lengths;            /* (B) inputs of each row */
+    int *prompt_lengths;     /* (B) */
+    float *mask, *logprobs, *dlogprobs; /* (B, T) each */
+    double tokens;           /* where mask is 1: the completion tokens and EOSes */
+} grpo__sft_batch;
+
+static void grpo__sft_batch_free(grpo__sft_batch *batch) {
+    GRPO_FREE(batch->rows);
+    GRPO_FREE(batch->mask);
+    memset(batch, 0, sizeof *batch);
+}
+
+/* Encodes examples into *batch. names (n_examples) number the examples in error messages (the
+   caller's record indices); NULL: 0, 1, ... */
+static grpo_result grpo__sft_prepare(grpo__sft_batch *batch, const grpo_model *model, const grpo_tokenizer *tok,
+                                     const grpo_sft_example *examples, int n_examples, const int *names, const char *who) {
+    memset(batch, 0, sizeof *batch);
     int B = n_examples, W = model->config.context_length; /* rows are at most W tokens of input */
     size_t BW = (size_t)B * (W + 1);
-    int *rows = (int *)GRPO_MALLOC(BW * sizeof(int) * 2 + (size_t)B * sizeof(int) * 2);
-    float *floats = (float *)GRPO_MALLOC(BW * sizeof(float) * 3);
-    if (!rows || !floats) {
-        GRPO_FREE(rows);
-        GRPO_FREE(floats);
-        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "sft step: could not allocate scratch for %d sequences of %d tokens", B, W);
+    batch->rows = (int *)GRPO_MALLOC(BW * sizeof(int) * 2 + (size_t)B * sizeof(int) * 2);
+    batch->mask = (float *)GRPO_MALLOC(BW * sizeof(float) * 3);
+    if (!batch->rows || !batch->mask) {
+        grpo__sft_batch_free(batch);
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: could not allocate scratch for %d sequences of %d tokens", who, B, W);
     }
-    int *targets = rows + BW, *lengths = targets + BW, *prompt_lengths = lengths + B;
-    float *mask = floats, *logprobs = floats + BW, *dlogprobs = logprobs + BW;
+    int *rows = batch->rows, *targets = rows + BW, *lengths = targets + BW, *prompt_lengths = lengths + B;
+    float *mask = batch->mask;
     grpo_result r = GRPO_SUCCESS;
     int T = 1;
     for (int b = 0; b < B && !r; b++) {
@@ -7663,8 +7902,8 @@ GRPODEF grpo_result grpo_sft_step(grpo_model *model, grpo_adamw *optimizer, cons
         if (!r && total > W + 1) r = GRPO_ERROR_INVALID_ARGUMENT;
         if (r) {
             snprintf(message, sizeof message, "%.200s", grpo_last_error());
-            r = grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: example %d does not fit: %d prompt tokens (BOS included) + %d completion + %d EOS = %d tokens need context_length >= %d; the model has %d (%s)",
-                           b, P, n, eos, total, total - 1, W, total > W + 1 ? "too long" : message);
+            r = grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: example %d does not fit: %d prompt tokens (BOS included) + %d completion + %d EOS = %d tokens need context_length >= %d; the model has %d (%s)",
+                           who, names ? names[b] : b, P, n, eos, total, total - 1, W, total > W + 1 ? "too long" : message);
             break;
         }
         if (eos) row[P + n] = tok->eos_id;
@@ -7672,41 +7911,87 @@ GRPODEF grpo_result grpo_sft_step(grpo_model *model, grpo_adamw *optimizer, cons
         prompt_lengths[b] = P;
         if (total - 1 > T) T = total - 1;
     }
-    if (!r) {
-        /* pack rows to width T: row b's inputs are row[0..len), its targets row[1..len] */
-        for (int b = 0; b < B; b++) {
-            const int *row = rows + (size_t)b * (W + 1);
-            int len = lengths[b];
-            for (int t = 0; t < T; t++) {
-                targets[(size_t)b * T + t] = t < len ? row[t + 1] : 0;
-                mask[(size_t)b * T + t] = t < len && t + 1 >= prompt_lengths[b] ? 1.0f : 0.0f;
-            }
-        }
-        for (int b = 0; b < B; b++) { /* in place, row by row: row b moves left, never over a later row */
-            int *from = rows + (size_t)b * (W + 1), *to = rows + (size_t)b * T;
-            for (int t = 0; t < T; t++) to[t] = t < lengths[b] ? from[t] : 0;
-        }
-        r = grpo_model_forward(model, rows, targets, lengths, B, T, 1.0f, logprobs, NULL);
-    }
-    float loss = 0.0f, norm = 0.0f, lr = 0.0f;
+    if (r) { grpo__sft_batch_free(batch); return r; }
+    /* pack rows to width T: row b's inputs are row[0..len), its targets row[1..len] */
     double tokens = 0.0;
+    for (int b = 0; b < B; b++) {
+        const int *row = rows + (size_t)b * (W + 1);
+        int len = lengths[b];
+        for (int t = 0; t < T; t++) {
+            targets[(size_t)b * T + t] = t < len ? row[t + 1] : 0;
+            mask[(size_t)b * T + t] = t < len && t + 1 >= prompt_lengths[b] ? 1.0f : 0.0f;
+            tokens += mask[(size_t)b * T + t];
+        }
+    }
+    for (int b = 0; b < B; b++) { /* in place, row by row: row b moves left, never over a later row */
+        int *from = rows + (size_t)b * (W + 1), *to = rows + (size_t)b * T;
+        for (int t = 0; t < T; t++) to[t] = t < lengths[b] ? from[t] : 0;
+    }
+    batch->targets = targets;
+    batch->lengths = lengths;
+    batch->prompt_lengths = prompt_lengths;
+    batch->logprobs = mask + BW;
+    batch->dlogprobs = mask + 2 * BW;
+    batch->B = B;
+    batch->T = T;
+    batch->tokens = tokens;
+    return GRPO_SUCCESS;
+}
+
+/* Forward over the batch; *nll receives the sum of -log p over its masked tokens. */
+static grpo_result grpo__sft_forward(grpo_model *model, grpo__sft_batch *batch, double *nll) {
+    grpo_result r = grpo_model_forward(model, batch->rows, batch->targets, batch->lengths, batch->B, batch->T, 1.0f, batch->logprobs, NULL);
+    if (r) return r;
+    double sum = 0.0;
+    for (size_t i = 0; i < (size_t)batch->B * batch->T; i++) sum -= (double)batch->mask[i] * batch->logprobs[i];
+    *nll = sum;
+    return GRPO_SUCCESS;
+}
+
+/* Backward of this batch's share of a loss that is the mean over total_tokens tokens (this
+   batch's and those of the other micro-batches of the update): dlogprobs = -mask / total_tokens,
+   added into the gradients. Follows grpo__sft_forward of the same batch. */
+static grpo_result grpo__sft_backward(grpo_model *model, grpo__sft_batch *batch, double total_tokens) {
+    float inv = total_tokens > 0.0 ? (float)(1.0 / total_tokens) : 0.0f;
+    for (size_t i = 0; i < (size_t)batch->B * batch->T; i++) batch->dlogprobs[i] = -batch->mask[i] * inv;
+    return grpo_model_backward(model, batch->dlogprobs);
+}
+
+static grpo_result grpo__sft_check(const grpo_model *model, const grpo_adamw *optimizer, const grpo_tokenizer *tok, const char *who) {
+    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "%s: the model is not created", who);
+    if (optimizer && model->frozen) return grpo__fail(GRPO_ERROR_INVALID_STATE, "%s: the model is frozen (a reference model) and cannot be trained", who);
+    if (optimizer && !optimizer->m) return grpo__fail(GRPO_ERROR_INVALID_STATE, "%s: the optimizer is not created", who);
+    if (!tok || !tok->encode) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: a tokenizer is required", who);
+    if (tok->eos_id >= model->config.vocab_size || tok->bos_id >= model->config.vocab_size)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: the tokenizer's BOS/EOS ids (%d, %d) are outside the model's vocabulary of %d", who, tok->bos_id, tok->eos_id, model->config.vocab_size);
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_sft_step(grpo_model *model, grpo_adamw *optimizer, const grpo_tokenizer *tok,
+                                  const grpo_sft_example *examples, int n_examples, grpo_sft_metrics *metrics) {
+    grpo_result r = grpo__sft_check(model, optimizer, tok, "sft step");
+    if (r) return r;
+    if (!examples || n_examples < 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft step: expected at least one example, got %d", n_examples);
+    grpo__sft_batch batch;
+    if ((r = grpo__sft_prepare(&batch, model, tok, examples, n_examples, NULL, "sft step"))) return r;
+    double nll = 0.0, loss = 0.0;
+    float norm = 0.0f, lr = 0.0f;
+    r = grpo__sft_forward(model, &batch, &nll);
     if (!r) {
-        loss = grpo_sft_loss(logprobs, mask, B, T, dlogprobs);
-        for (size_t i = 0; i < (size_t)B * T; i++) tokens += mask[i];
-        if (!isfinite(loss))
-            r = grpo__fail(GRPO_ERROR_NON_FINITE, "sft step refused: the loss is %g; weights unchanged", (double)loss);
+        loss = batch.tokens > 0.0 ? nll / batch.tokens : 0.0;
+        if (!isfinite(loss)) r = grpo__fail(GRPO_ERROR_NON_FINITE, "sft step refused: the loss is %g; weights unchanged", loss);
     }
     if (!r && optimizer) {
         grpo_model_zero_grad(model);
-        r = grpo_model_backward(model, dlogprobs);
+        r = grpo__sft_backward(model, &batch, batch.tokens);
         if (!r) r = grpo_adamw_step(optimizer, model, &norm, &lr);
     }
-    GRPO_FREE(rows);
-    GRPO_FREE(floats);
+    double tokens = batch.tokens;
+    grpo__sft_batch_free(&batch);
     if (!r && metrics) {
         metrics->loss = loss;
         metrics->tokens = (int)tokens;
-        metrics->sequences = B;
+        metrics->sequences = n_examples;
         metrics->grad_norm = norm;
         metrics->learning_rate = lr;
     }
@@ -7723,31 +8008,60 @@ GRPODEF double grpo_pass_at_1(const int *correct_counts, int n_problems, int k) 
     return sum / n_problems;
 }
 
-GRPODEF grpo_result grpo_evaluate(grpo_model *model, const grpo_eval_config *config, const grpo_example *problems,
-                                  int n_problems, int *correct_counts, grpo_eval_result *result) {
-    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "evaluate: the model is not created");
-    if (!config || !config->tokenizer || !config->tokenizer->encode || !config->tokenizer->decode)
-        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "evaluate: a config with a tokenizer is required");
-    if (!problems || n_problems < 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "evaluate: expected at least one problem, got %d", n_problems);
-    grpo_eval_config c = *config;
-    const grpo_tokenizer *tok = c.tokenizer;
-    int context = model->config.context_length;
-    c.samples_per_problem = GRPO__DEFAULT(c.samples_per_problem, 4);
-    c.max_completion_tokens = GRPO__DEFAULT(c.max_completion_tokens, context / 2 < 128 ? context / 2 : 128);
-    c.problems_per_batch = GRPO__DEFAULT(c.problems_per_batch, 8);
-    c.sampling.temperature = GRPO__DEFAULT(c.sampling.temperature, 0.6f);
-    c.sampling.top_p = GRPO__DEFAULT(c.sampling.top_p, 0.95f);
-    if (c.samples_per_problem < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "evaluate: samples_per_problem = %d: expected >= 1", c.samples_per_problem);
-    if (c.problems_per_batch < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "evaluate: problems_per_batch = %d: expected >= 1", c.problems_per_batch);
-    if (c.problems_per_batch > n_problems) c.problems_per_batch = n_problems;
-    static const grpo_reward accuracy = {GRPO_REWARD_ACCURACY, 1.0f, NULL, NULL, NULL, 0, 0};
-    static const grpo_reward format = {GRPO_REWARD_FORMAT, 1.0f, NULL, NULL, NULL, 0, 0};
-    const grpo_reward *judges[2] = {c.correct ? c.correct : &accuracy, c.format ? c.format : &format};
-    grpo_result r;
-    if ((r = grpo_reward_validate(judges[0], 1)) || (r = grpo_reward_validate(judges[1], 1))) return r;
-    int k = c.samples_per_problem, P = c.problems_per_batch, L_max = c.max_completion_tokens;
+GRPODEF double grpo_pass_at_k(const int *correct_counts, int n_problems, int n_samples, int k) {
+    if (!correct_counts || n_problems < 1 || k < 1 || k > n_samples) return NAN;
+    double sum = 0.0;
+    for (int i = 0; i < n_problems; i++) {
+        int n = n_samples, c = correct_counts[i];
+        if (c < 0 || c > n) return NAN;
+        if (n - c < k) { sum += 1.0; continue; } /* every k-subset holds a correct sample */
+        /* C(n-c, k) / C(n, k) = prod_{i = n-c+1..n} (1 - k/i) */
+        double none = 1.0;
+        for (int j = n - c + 1; j <= n; j++) none *= 1.0 - (double)k / j;
+        sum += 1.0 - none;
+    }
+    return sum / n_problems;
+}
+
+/* The vote with scratch (2n ints): classes in order of their first answer, rep[q] that first
+   answer's sample, votes[q] its count. */
+static int grpo__majority(const char *const *answers, int n, int *scratch) {
+    int *rep = scratch, *votes = scratch + n, n_classes = 0, best = -1;
+    for (int i = 0; i < n; i++) {
+        if (!answers[i]) continue;
+        size_t length = strlen(answers[i]);
+        int q = 0;
+        while (q < n_classes && !grpo_answers_equal(answers[rep[q]], strlen(answers[rep[q]]), answers[i], length)) q++;
+        if (q == n_classes) { rep[n_classes] = i; votes[n_classes++] = 0; }
+        votes[q]++;
+    }
+    for (int q = 0; q < n_classes; q++)
+        if (best < 0 || votes[q] > votes[best]) best = q; /* strictly more: a tie keeps the earlier class */
+    return best < 0 ? -1 : rep[best];
+}
+
+GRPODEF int grpo_majority_answer(const char *const *answers, int n) {
+    if (!answers || n < 1) return -1;
+    int stack[512], *scratch = n <= 256 ? stack : (int *)GRPO_MALLOC((size_t)n * 2 * sizeof(int));
+    if (!scratch) { grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "grpo_majority_answer: out of memory for %d answers", n); return -2; }
+    int winner = grpo__majority(answers, n, scratch);
+    if (scratch != stack) GRPO_FREE(scratch);
+    return winner;
+}
+
+/* ---- The sampling loop shared by grpo_evaluate and grpo_rejection_sample: k completions for
+   each problem, decoded, handed to visit in problem order (problem i, samples 0..k-1). */
+typedef grpo_result (*grpo__visit_completion)(void *user, int problem, int sample, const char *text, size_t bytes,
+                                              int tokens, int truncated);
+
+static grpo_result grpo__sample_problems(grpo_model *model, const grpo_tokenizer *tok, const grpo_example *problems, int n_problems,
+                                         int k, int problems_per_batch, int max_completion_tokens, const grpo_sampling_config *sampling,
+                                         const char *who, grpo__visit_completion visit, void *user) {
+    int context = model->config.context_length, L_max = max_completion_tokens;
+    int P = problems_per_batch < n_problems ? problems_per_batch : n_problems;
     grpo_generator generator;
     grpo_generator_config gc = {P, k, L_max};
+    grpo_result r;
     if ((r = grpo_generator_create(&generator, model, &gc))) return r;
     size_t text_capacity = (size_t)L_max * 16 + 1;
     /* one block: the seeds first, where malloc's alignment suits uint64_t, then the int arrays */
@@ -7757,75 +8071,852 @@ GRPODEF grpo_result grpo_evaluate(grpo_model *model, const grpo_eval_config *con
         GRPO_FREE(seeds);
         GRPO_FREE(text);
         grpo_generator_destroy(&generator);
-        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "evaluate: could not allocate buffers for %d problems", P);
+        return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: could not allocate buffers for %d problems", who, P);
     }
     int *prompts = (int *)(seeds + P);
     int *prompt_lengths = prompts + (size_t)P * (context + 1);
-    double start = grpo__now(), correct_total = 0.0, formatted = 0.0, length_total = 0.0, truncated = 0.0;
     for (int first = 0; first < n_problems && !r; first += P) {
         int n = n_problems - first < P ? n_problems - first : P, widest = 1;
         for (int i = 0; i < n && !r; i++) {
             int *row = prompts + (size_t)i * (context + 1);
             if (grpo__encode_prompt(tok, problems[first + i].prompt, row, context + 1, &prompt_lengths[i]) ||
                 prompt_lengths[i] + L_max > context)
-                r = grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "evaluate: problem %d's prompt is %d tokens; with max_completion_tokens %d it does not fit context_length %d",
-                               first + i, prompt_lengths[i], L_max, context);
+                r = grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: problem %d's prompt is %d tokens; with max_completion_tokens %d it does not fit context_length %d",
+                               who, first + i, prompt_lengths[i], L_max, context);
             if (prompt_lengths[i] > widest) widest = prompt_lengths[i];
             seeds[i] = (uint64_t)(first + i);
         }
         if (r) break;
         for (int i = 1; i < n; i++) memmove(prompts + (size_t)i * widest, prompts + (size_t)i * (context + 1), (size_t)widest * sizeof(int));
-        grpo_sampling_config s = c.sampling;
+        grpo_sampling_config s = *sampling;
         s.max_new_tokens = L_max;
         s.tokenizer = tok;
         s.prompt_seeds = seeds;
         const grpo_completions *out;
         if ((r = grpo_generate(&generator, model, prompts, prompt_lengths, n, widest, k, &s, &out))) break;
         for (int i = 0; i < n && !r; i++) {
-            int count = 0;
-            for (int j = 0; j < k; j++) {
+            for (int j = 0; j < k && !r; j++) {
                 int sequence = i * k + j, length = out->lengths[sequence];
                 const int *ids = out->tokens + (size_t)sequence * out->max_new_tokens;
                 size_t bytes = 0;
                 r = tok->decode(tok, ids, length, text, text_capacity, &bytes);
                 if (r && bytes + 1 > text_capacity) { /* a longer text than guessed: grow and retry */
                     char *bigger = (char *)GRPO_MALLOC(bytes + 1);
-                    if (!bigger) { r = grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "evaluate: could not allocate %zu bytes for a completion", bytes + 1); break; }
+                    if (!bigger) { r = grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: could not allocate %zu bytes for a completion", who, bytes + 1); break; }
                     GRPO_FREE(text);
                     text = bigger;
                     text_capacity = bytes + 1;
                     r = tok->decode(tok, ids, length, text, text_capacity, &bytes);
                 }
-                if (r) break;
-                const grpo_example *problem = &problems[first + i];
-                float value[2];
-                grpo_reward_completion(judges[0], 1, problem->prompt, text, bytes, length, problem->gold, &value[0]);
-                grpo_reward_completion(judges[1], 1, problem->prompt, text, bytes, length, problem->gold, &value[1]);
-                int is_correct = value[0] >= 1.0f, is_formatted = value[1] >= 1.0f; /* NaN: neither */
-                count += is_correct;
-                formatted += is_formatted;
-                length_total += length;
-                truncated += out->truncated[sequence];
-                if (c.on_completion) c.on_completion(c.user, first + i, j, text, is_correct, is_formatted);
+                if (!r) r = visit(user, first + i, j, text, bytes, length, out->truncated[sequence]);
             }
-            if (correct_counts) correct_counts[first + i] = count;
-            correct_total += (double)count / k;
         }
     }
     GRPO_FREE(seeds);
     GRPO_FREE(text);
     grpo_generator_destroy(&generator);
-    if (r) return r;
-    if (result) {
+    return r;
+}
+
+/* grpo_evaluate's judge of each sampled completion, and the majority vote of each problem. */
+typedef struct {
+    const grpo_eval_config *config;     /* resolved */
+    const grpo_example *problems;
+    const grpo_reward *judges[2];       /* correct, well-formed */
+    int k;
+    int *counts;                        /* (n_problems) correct samples */
+    int *vote_scratch;                  /* (2k) */
+    int *sample_correct;                /* (k) of the current problem */
+    size_t *answer_at;                  /* (k) offset of each sample's answer in answers, or SIZE_MAX: none */
+    const char **answer_pointers;       /* (k) */
+    char *answers;                      /* the current problem's answers, each NUL-terminated */
+    size_t answers_length, answers_capacity;
+    double formatted, length_total, truncated, consensus;
+} grpo__eval_state;
+
+static grpo_result grpo__eval_visit(void *user, int problem, int sample, const char *text, size_t bytes, int tokens, int truncated) {
+    grpo__eval_state *s = (grpo__eval_state *)user;
+    const grpo_example *p = &s->problems[problem];
+    if (sample == 0) { s->counts[problem] = 0; s->answers_length = 0; }
+    float value[2];
+    grpo_reward_completion(s->judges[0], 1, p->prompt, text, bytes, tokens, p->gold, &value[0]);
+    grpo_reward_completion(s->judges[1], 1, p->prompt, text, bytes, tokens, p->gold, &value[1]);
+    int is_correct = value[0] >= 1.0f, is_formatted = value[1] >= 1.0f; /* NaN: neither */
+    s->counts[problem] += is_correct;
+    s->sample_correct[sample] = is_correct;
+    s->formatted += is_formatted;
+    s->length_total += tokens;
+    s->truncated += truncated;
+    size_t start, end;
+    s->answer_at[sample] = SIZE_MAX;
+    if (grpo_extract_answer(text, bytes, &start, &end)) {
+        size_t need = s->answers_length + (end - start) + 1;
+        if (need > s->answers_capacity) {
+            size_t capacity = need > 2 * s->answers_capacity ? need : 2 * s->answers_capacity;
+            char *bigger = (char *)GRPO_MALLOC(capacity);
+            if (!bigger) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "evaluate: could not allocate %zu bytes for answers", capacity);
+            if (s->answers_length) memcpy(bigger, s->answers, s->answers_length);
+            GRPO_FREE(s->answers);
+            s->answers = bigger;
+            s->answers_capacity = capacity;
+        }
+        memcpy(s->answers + s->answers_length, text + start, end - start);
+        s->answers[s->answers_length + (end - start)] = '\0';
+        s->answer_at[sample] = s->answers_length;
+        s->answers_length = need;
+    }
+    if (s->config->on_completion) s->config->on_completion(s->config->user, problem, sample, text, is_correct, is_formatted);
+    if (sample == s->k - 1) { /* the problem's last sample: the vote */
+        for (int j = 0; j < s->k; j++) s->answer_pointers[j] = s->answer_at[j] == SIZE_MAX ? NULL : s->answers + s->answer_at[j];
+        int winner = grpo__majority(s->answer_pointers, s->k, s->vote_scratch);
+        s->consensus += winner >= 0 && s->sample_correct[winner];
+    }
+    return GRPO_SUCCESS;
+}
+
+typedef struct { const grpo_reward *judge; const grpo_example *problems; double correct; } grpo__greedy_state;
+
+static grpo_result grpo__greedy_visit(void *user, int problem, int sample, const char *text, size_t bytes, int tokens, int truncated) {
+    (void)sample; (void)truncated;
+    grpo__greedy_state *s = (grpo__greedy_state *)user;
+    const grpo_example *p = &s->problems[problem];
+    float value;
+    grpo_reward_completion(s->judge, 1, p->prompt, text, bytes, tokens, p->gold, &value);
+    s->correct += value >= 1.0f;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_evaluate(grpo_model *model, const grpo_eval_config *config, const grpo_example *problems,
+                                  int n_problems, int *correct_counts, grpo_eval_result *result) {
+    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "evaluate: the model is not created");
+    if (!config || !config->tokenizer || !config->tokenizer->encode || !config->tokenizer->decode)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "evaluate: a config with a tokenizer is required");
+    if (!problems || n_problems < 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "evaluate: expected at least one problem, got %d", n_problems);
+    grpo_eval_config c = *config;
+    int context = model->config.context_length;
+    c.samples_per_problem = GRPO__DEFAULT(c.samples_per_problem, 4);
+    c.max_completion_tokens = GRPO__DEFAULT(c.max_completion_tokens, context / 2 < 128 ? context / 2 : 128);
+    c.problems_per_batch = GRPO__DEFAULT(c.problems_per_batch, 8);
+    c.sampling.temperature = GRPO__DEFAULT(c.sampling.temperature, 0.6f);
+    c.sampling.top_p = GRPO__DEFAULT(c.sampling.top_p, 0.95f);
+    c.pass_k = GRPO__DEFAULT(c.pass_k, c.samples_per_problem);
+    if (c.samples_per_problem < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "evaluate: samples_per_problem = %d: expected >= 1", c.samples_per_problem);
+    if (c.problems_per_batch < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "evaluate: problems_per_batch = %d: expected >= 1", c.problems_per_batch);
+    if (c.pass_k < 1 || c.pass_k > c.samples_per_problem)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "evaluate: pass_k = %d: expected 1 to samples_per_problem (%d)", c.pass_k, c.samples_per_problem);
+    static const grpo_reward accuracy = {GRPO_REWARD_ACCURACY, 1.0f, NULL, NULL, NULL, 0, 0};
+    static const grpo_reward format = {GRPO_REWARD_FORMAT, 1.0f, NULL, NULL, NULL, 0, 0};
+    grpo__eval_state s;
+    memset(&s, 0, sizeof s);
+    s.config = &c;
+    s.problems = problems;
+    s.judges[0] = c.correct ? c.correct : &accuracy;
+    s.judges[1] = c.format ? c.format : &format;
+    s.k = c.samples_per_problem;
+    grpo_result r;
+    if ((r = grpo_reward_validate(s.judges[0], 1)) || (r = grpo_reward_validate(s.judges[1], 1))) return r;
+    int k = s.k;
+    /* one block: the size_t offsets and pointers first (alignment), then the ints */
+    void *block = GRPO_MALLOC((size_t)k * (sizeof(size_t) + sizeof(char *) + 3 * sizeof(int)) + (size_t)n_problems * sizeof(int));
+    if (!block) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "evaluate: could not allocate buffers for %d problems x %d samples", n_problems, k);
+    s.answer_at = (size_t *)block;
+    s.answer_pointers = (const char **)(s.answer_at + k);
+    s.sample_correct = (int *)(s.answer_pointers + k);
+    s.vote_scratch = s.sample_correct + k;
+    s.counts = s.vote_scratch + 2 * k;
+    double start = grpo__now();
+    r = grpo__sample_problems(model, c.tokenizer, problems, n_problems, k, c.problems_per_batch, c.max_completion_tokens,
+                              &c.sampling, "evaluate", grpo__eval_visit, &s);
+    grpo__greedy_state g = {s.judges[0], problems, 0.0};
+    if (!r && c.greedy_run) {
+        grpo_sampling_config greedy = c.sampling;
+        greedy.greedy = 1;
+        r = grpo__sample_problems(model, c.tokenizer, problems, n_problems, 1, c.problems_per_batch, c.max_completion_tokens,
+                                  &greedy, "evaluate (greedy run)", grpo__greedy_visit, &g);
+    }
+    if (!r && correct_counts) memcpy(correct_counts, s.counts, (size_t)n_problems * sizeof(int));
+    if (!r && result) {
         double samples = (double)n_problems * k;
         result->n_problems = n_problems;
         result->samples_per_problem = k;
-        result->pass_at_1 = correct_total / n_problems;
-        result->format_rate = formatted / samples;
-        result->mean_length = length_total / samples;
-        result->truncated_ratio = truncated / samples;
+        result->pass_at_1 = grpo_pass_at_1(s.counts, n_problems, k);
+        result->cons_at_k = s.consensus / n_problems;
+        result->pass_k = c.pass_k;
+        result->pass_at_k = grpo_pass_at_k(s.counts, n_problems, k, c.pass_k);
+        result->greedy_accuracy = c.greedy_run ? g.correct / n_problems : NAN;
+        result->format_rate = s.formatted / samples;
+        result->mean_length = s.length_total / samples;
+        result->truncated_ratio = s.truncated / samples;
         result->seconds = grpo__now() - start;
     }
+    GRPO_FREE(s.answers);
+    GRPO_FREE(block);
+    return r;
+}
+
+/* ---- Datasets */
+
+/* A growing byte string; ok turns 0 when an allocation fails (later appends do nothing). */
+typedef struct { char *data; size_t length, capacity; int ok; } grpo__string;
+
+/* Room for `size` bytes in all; 0 (and ok = 0) if it cannot be had. */
+static int grpo__string_reserve(grpo__string *s, size_t size) {
+    if (!s->ok) return 0;
+    if (size <= s->capacity) return 1;
+    size_t capacity = s->capacity ? s->capacity : 256;
+    while (capacity < size) capacity *= 2;
+    char *bigger = (char *)GRPO_MALLOC(capacity);
+    if (!bigger) { s->ok = 0; return 0; }
+    if (s->length) memcpy(bigger, s->data, s->length);
+    GRPO_FREE(s->data);
+    s->data = bigger;
+    s->capacity = capacity;
+    return 1;
+}
+
+static void grpo__string_append(grpo__string *s, const char *bytes, size_t n) {
+    if (!grpo__string_reserve(s, s->length + n + 1)) return;
+    memcpy(s->data + s->length, bytes, n);
+    s->length += n;
+    s->data[s->length] = '\0';
+}
+static void grpo__string_add(grpo__string *s, const char *text) { grpo__string_append(s, text, strlen(text)); }
+
+GRPODEF int grpo_template_apply(int template_kind, const char *system_prompt, const char *text, char *buffer, size_t size) {
+    switch (template_kind) {
+    case GRPO_TEMPLATE_NONE: return snprintf(buffer, size, "%s", text ? text : "");
+    case GRPO_TEMPLATE_R1_ZERO: return grpo_r1_zero_prompt(text, buffer, size);
+    case GRPO_TEMPLATE_CHATML: return grpo_chatml_prompt(system_prompt, text, buffer, size);
+    default: return -1;
+    }
+}
+
+/* Frees the records from `count` on (a failed call's additions). */
+static void grpo__dataset_truncate(grpo_dataset *dataset, int count) {
+    for (int i = count; i < dataset->count; i++) GRPO_FREE(dataset->records[i].prompt);
+    if (dataset->count > count) dataset->count = count;
+}
+
+GRPODEF void grpo_dataset_destroy(grpo_dataset *dataset) {
+    if (!dataset) return;
+    grpo__dataset_truncate(dataset, 0);
+    GRPO_FREE(dataset->records);
+    memset(dataset, 0, sizeof *dataset);
+}
+
+/* Appends a record of the given bytes; the three strings share one allocation. */
+static grpo_result grpo__dataset_add(grpo_dataset *d, const char *prompt, size_t prompt_length, const char *completion,
+                                     size_t completion_length, const char *answer, size_t answer_length) {
+    if (d->count == INT_MAX) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "dataset: more than %d records", INT_MAX);
+    if (d->count == d->capacity) {
+        int capacity = d->capacity < 64 ? 64 : d->capacity > INT_MAX / 2 ? INT_MAX : 2 * d->capacity;
+        size_t bytes;
+        grpo_record *bigger = grpo__mul((size_t)capacity, sizeof(grpo_record), &bytes) ? (grpo_record *)GRPO_MALLOC(bytes) : NULL;
+        if (!bigger) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "dataset: out of memory for %d records", capacity);
+        if (d->count) memcpy(bigger, d->records, (size_t)d->count * sizeof(grpo_record));
+        GRPO_FREE(d->records);
+        d->records = bigger;
+        d->capacity = capacity;
+    }
+    size_t total = prompt_length + 1 + (completion ? completion_length + 1 : 0) + (answer ? answer_length + 1 : 0);
+    char *block = (char *)GRPO_MALLOC(total);
+    if (!block) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "dataset: out of memory for a record of %zu bytes", total);
+    grpo_record *record = &d->records[d->count];
+    char *at = block;
+    record->prompt = at;
+    memcpy(at, prompt, prompt_length);
+    at[prompt_length] = '\0';
+    at += prompt_length + 1;
+    record->completion = NULL;
+    record->answer = NULL;
+    if (completion) {
+        record->completion = at;
+        memcpy(at, completion, completion_length);
+        at[completion_length] = '\0';
+        at += completion_length + 1;
+    }
+    if (answer) {
+        record->answer = at;
+        memcpy(at, answer, answer_length);
+        at[answer_length] = '\0';
+    }
+    d->count++;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_dataset_append(grpo_dataset *dataset, const char *prompt, const char *completion, const char *answer) {
+    if (!dataset || !prompt) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_dataset_append: a dataset and a prompt are required");
+    return grpo__dataset_add(dataset, prompt, strlen(prompt), completion, completion ? strlen(completion) : 0,
+                             answer, answer ? strlen(answer) : 0);
+}
+
+static const char *grpo__json_type_name(grpo_json_type type) {
+    switch (type) {
+    case GRPO_JSON_NULL: return "null";
+    case GRPO_JSON_FALSE: case GRPO_JSON_TRUE: return "a boolean";
+    case GRPO_JSON_NUMBER: return "a number";
+    case GRPO_JSON_STRING: return "a string";
+    case GRPO_JSON_ARRAY: return "a list";
+    case GRPO_JSON_OBJECT: return "an object";
+    }
+    return "a value";
+}
+
+/* A string field of a line: *out is NULL when it is absent or null (an error if required). */
+static grpo_result grpo__dataset_string(const grpo_json *json, const grpo_json_value *v, const char *path, size_t line,
+                                        const char *field, int required, const char **out) {
+    *out = NULL;
+    if (!v || v->type == GRPO_JSON_NULL) {
+        if (required) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\" is missing%s", path, line, field, v ? " (null)" : "");
+        return GRPO_SUCCESS;
+    }
+    if (v->type != GRPO_JSON_STRING)
+        return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\" must be a string, got %s", path, line, field, grpo__json_type_name(v->type));
+    const char *s = grpo_json_string(json, v);
+    if (strlen(s) != v->length) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\" holds a NUL character (\\u0000)", path, line, field);
+    *out = s;
+    return GRPO_SUCCESS;
+}
+
+/* TRL's conversational form: a list of {"role", "content"} messages. Renders them as ChatML into
+   text (prompt: with the generation prompt; completion: one assistant message, its content). */
+static grpo_result grpo__dataset_messages(const grpo_json *json, const grpo_json_value *list, const char *path, size_t line,
+                                          const char *field, int is_prompt, const char *system_prompt, grpo__string *text) {
+    if (list->count == 0) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\" is an empty list of messages", path, line, field);
+    if (!is_prompt && list->count != 1)
+        return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\" holds %u messages; a conversational completion must be one assistant message", path, line, field, list->count);
+    const grpo_json_value *m = grpo_json_first(json, list);
+    for (uint32_t i = 0; i < list->count; i++, m = grpo_json_next(json, m)) {
+        const char *role = NULL, *content = NULL;
+        if (m->type != GRPO_JSON_OBJECT)
+            return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\"[%u] must be a {\"role\", \"content\"} message, got %s", path, line, field, i, grpo__json_type_name(m->type));
+        char name[96];
+        snprintf(name, sizeof name, "%.60s[%u].role", field, i);
+        grpo_result r = grpo__dataset_string(json, grpo_json_get(json, m, "role"), path, line, name, 1, &role);
+        snprintf(name, sizeof name, "%.60s[%u].content", field, i);
+        if (!r) r = grpo__dataset_string(json, grpo_json_get(json, m, "content"), path, line, name, 1, &content);
+        if (r) return r;
+        if (!is_prompt) {
+            if (strcmp(role, "assistant") != 0)
+                return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\"[0].role is \"%.40s\"; a conversational completion must be an assistant message", path, line, field, role);
+            grpo__string_add(text, content);
+            return GRPO_SUCCESS;
+        }
+        if (i == 0 && system_prompt && strcmp(role, "system") != 0) {
+            grpo__string_add(text, "<|im_start|>system\n");
+            grpo__string_add(text, system_prompt);
+            grpo__string_add(text, "<|im_end|>\n");
+        }
+        grpo__string_add(text, "<|im_start|>");
+        grpo__string_add(text, role);
+        grpo__string_add(text, "\n");
+        grpo__string_add(text, content);
+        grpo__string_add(text, "<|im_end|>\n");
+    }
+    grpo__string_add(text, "<|im_start|>assistant\n");
+    return GRPO_SUCCESS;
+}
+
+/* One line into the dataset: GRPO_ERROR_BAD_FILE naming path:line and the field if malformed. */
+static grpo_result grpo__dataset_line(grpo_dataset *d, const grpo_json *json, const char *path, size_t line,
+                                      const grpo_dataset_options *o, grpo__string *prompt, grpo__string *completion) {
+    const grpo_json_value *root = json->values;
+    if (root->type != GRPO_JSON_OBJECT)
+        return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: expected a JSON object, got %s", path, line, grpo__json_type_name(root->type));
+    const grpo_json_value *p = grpo_json_get(json, root, o->prompt_field);
+    const grpo_json_value *c = grpo_json_get(json, root, o->completion_field);
+    const char *text = NULL, *answer = NULL;
+    grpo_result r;
+    prompt->length = 0;
+    completion->length = 0;
+    prompt->ok = completion->ok = 1;
+    if (p && p->type == GRPO_JSON_ARRAY) {
+        if (o->template_kind == GRPO_TEMPLATE_R1_ZERO)
+            return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\" is a list of messages (TRL's conversational form), rendered as ChatML; the R1-Zero template needs a string",
+                              path, line, o->prompt_field);
+        if ((r = grpo__dataset_messages(json, p, path, line, o->prompt_field, 1, o->system_prompt, prompt))) return r;
+    } else {
+        if (p && p->type != GRPO_JSON_STRING && p->type != GRPO_JSON_NULL)
+            return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\" must be a string or a list of messages, got %s", path, line, o->prompt_field, grpo__json_type_name(p->type));
+        if ((r = grpo__dataset_string(json, p, path, line, o->prompt_field, 1, &text))) return r;
+        int n = grpo_template_apply(o->template_kind, o->system_prompt, text, NULL, 0);
+        if (n < 0) return grpo__fail(GRPO_ERROR_BAD_FILE, "%s:%zu: field \"%s\" is too long for the template", path, line, o->prompt_field);
+        if (grpo__string_reserve(prompt, (size_t)n + 1)) {
+            grpo_template_apply(o->template_kind, o->system_prompt, text, prompt->data, prompt->capacity);
+            prompt->length = (size_t)n;
+        }
+    }
+    const char *completion_text = NULL;
+    if (c && c->type == GRPO_JSON_ARRAY) {
+        if ((r = grpo__dataset_messages(json, c, path, line, o->completion_field, 0, NULL, completion))) return r;
+    } else {
+        if ((r = grpo__dataset_string(json, c, path, line, o->completion_field, o->require_completion, &completion_text))) return r;
+        if (completion_text) grpo__string_add(completion, completion_text);
+    }
+    int has_completion = completion_text || (c && c->type == GRPO_JSON_ARRAY);
+    if ((r = grpo__dataset_string(json, grpo_json_get(json, root, o->answer_field), path, line, o->answer_field, o->require_answer, &answer))) return r;
+    if (!prompt->ok || !completion->ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s:%zu: out of memory", path, line);
+    return grpo__dataset_add(d, prompt->data ? prompt->data : "", prompt->length, has_completion ? (completion->data ? completion->data : "") : NULL,
+                             completion->length, answer, answer ? strlen(answer) : 0);
+}
+
+GRPODEF grpo_result grpo_dataset_load_jsonl(grpo_dataset *dataset, const char *path, const grpo_dataset_options *options) {
+    if (!dataset || !path) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_dataset_load_jsonl: a dataset and a path are required");
+    grpo_dataset_options o;
+    if (options) o = *options;
+    else memset(&o, 0, sizeof o);
+    if (!o.prompt_field) o.prompt_field = "prompt";
+    if (!o.completion_field) o.completion_field = "completion";
+    if (!o.answer_field) o.answer_field = "answer";
+    if (o.template_kind < GRPO_TEMPLATE_NONE || o.template_kind > GRPO_TEMPLATE_CHATML)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "dataset options: template_kind = %d is not a GRPO_TEMPLATE_*", o.template_kind);
+    if (o.system_prompt && o.template_kind == GRPO_TEMPLATE_R1_ZERO)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "dataset options: system_prompt is for ChatML; the R1-Zero template has no system turn");
+    if (o.limit < 0) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "dataset options: limit = %d: expected >= 0", o.limit);
+    grpo_jsonl_reader reader;
+    grpo_result r = grpo_jsonl_open(&reader, path);
+    if (r) return r;
+    int start = dataset->count, skipped = 0;
+    grpo__string prompt = {NULL, 0, 0, 1}, completion = {NULL, 0, 0, 1};
+    while (!o.limit || dataset->count - start < o.limit) {
+        int done = 0;
+        size_t line_before = reader.line;
+        r = grpo_jsonl_next(&reader, &done);
+        /* a line that was read whole but is not JSON may be skipped; I/O errors, memory and an
+           overlong line (not consumed) may not */
+        if (!r && !done) r = grpo__dataset_line(dataset, &reader.json, path, reader.line, &o, &prompt, &completion);
+        if (r == GRPO_ERROR_BAD_FILE && o.skip_malformed && reader.line > line_before) {
+            skipped++;
+            if (o.on_malformed) o.on_malformed(o.user, grpo_last_error());
+            r = GRPO_SUCCESS;
+            continue;
+        }
+        if (r || done) break;
+    }
+    GRPO_FREE(prompt.data);
+    GRPO_FREE(completion.data);
+    grpo_jsonl_close(&reader);
+    if (!r && dataset->count == start)
+        r = grpo__fail(GRPO_ERROR_BAD_FILE, "%s: no records (%s)", path, skipped ? "every line was malformed and skipped" : "the file is empty");
+    if (r) { grpo__dataset_truncate(dataset, start); return r; }
+    dataset->skipped += skipped;
+    return GRPO_SUCCESS;
+}
+
+/* Writes s as a JSON string; 0 if it is not valid UTF-8. */
+static int grpo__write_json_string(FILE *f, const char *s) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    fputc('"', f);
+    for (size_t i = 0; i < n;) {
+        unsigned c = u[i];
+        if (c >= 0x80) {
+            uint32_t cp;
+            int length = grpo__utf8_decode(u + i, n - i, &cp);
+            if (!length) return 0;
+            fwrite(u + i, 1, (size_t)length, f);
+            i += (size_t)length;
+            continue;
+        }
+        switch (c) {
+        case '"': fputs("\\\"", f); break;
+        case '\\': fputs("\\\\", f); break;
+        case '\n': fputs("\\n", f); break;
+        case '\r': fputs("\\r", f); break;
+        case '\t': fputs("\\t", f); break;
+        case '\b': fputs("\\b", f); break;
+        case '\f': fputs("\\f", f); break;
+        default:
+            if (c < 0x20) fprintf(f, "\\u%04x", c);
+            else fputc((int)c, f);
+        }
+        i++;
+    }
+    fputc('"', f);
+    return 1;
+}
+
+static int grpo__valid_utf8(const char *s) {
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = strlen(s);
+    for (size_t i = 0; i < n;) {
+        uint32_t cp;
+        int length = grpo__utf8_decode(u + i, n - i, &cp);
+        if (!length) return 0;
+        i += (size_t)length;
+    }
+    return 1;
+}
+
+GRPODEF grpo_result grpo_dataset_save_jsonl(const grpo_dataset *dataset, const char *path) {
+    if (!dataset || !path || (dataset->count > 0 && !dataset->records))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_dataset_save_jsonl: a dataset and a path are required");
+    static const char *names[3] = {"prompt", "completion", "answer"};
+    for (int i = 0; i < dataset->count; i++) { /* refused before the file is touched */
+        const grpo_record *record = &dataset->records[i];
+        const char *fields[3] = {record->prompt, record->completion, record->answer};
+        if (!record->prompt) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: record %d has no prompt", path, i);
+        for (int f = 0; f < 3; f++)
+            if (fields[f] && !grpo__valid_utf8(fields[f]))
+                return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "%s: record %d's %s is not valid UTF-8; JSON cannot hold it", path, i, names[f]);
+    }
+    FILE *file;
+    char *temporary;
+    grpo_result r = grpo__open_temporary(path, &file, &temporary);
+    if (r) return r;
+    int failed = 0;
+    for (int i = 0; i < dataset->count && !failed; i++) {
+        const grpo_record *record = &dataset->records[i];
+        const char *fields[3] = {record->prompt, record->completion, record->answer};
+        int first = 1;
+        fputc('{', file);
+        for (int f = 0; f < 3; f++) {
+            if (!fields[f]) continue;
+            fprintf(file, "%s\"%s\": ", first ? "" : ", ", names[f]);
+            grpo__write_json_string(file, fields[f]);
+            first = 0;
+        }
+        if (fputs("}\n", file) == EOF) failed = 1;
+    }
+    if (ferror(file)) failed = 1;
+    if ((r = grpo__commit_file(file, temporary, path, failed))) return r;
+    grpo__sync_directory(path);
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_dataset_split(const grpo_dataset *all, double eval_fraction, uint64_t seed,
+                                       grpo_dataset *train, grpo_dataset *eval) {
+    if (!all || !train || !eval || train == eval || train == all || eval == all)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_dataset_split: a dataset and two other, distinct datasets are required");
+    if (!(eval_fraction >= 0.0 && eval_fraction < 1.0))
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_dataset_split: eval_fraction = %g: expected 0 <= eval_fraction < 1", eval_fraction);
+    int n = all->count, n_eval = (int)floor(eval_fraction * n + 0.5);
+    if (eval_fraction > 0.0 && n_eval == 0 && n >= 2) n_eval = 1;
+    if (n_eval >= n && n > 0) n_eval = n - 1;
+    unsigned char *in_eval = (unsigned char *)GRPO_MALLOC((size_t)n + 1);
+    if (!in_eval) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "grpo_dataset_split: out of memory for %d records", n);
+    memset(in_eval, 0, (size_t)n + 1);
+    grpo_data_order order = grpo_data_order_create(seed, (uint64_t)n);
+    for (int i = 0; i < n_eval; i++) in_eval[grpo_data_order_index(&order, (uint64_t)i)] = 1;
+    int train_start = train->count, eval_start = eval->count;
+    grpo_result r = GRPO_SUCCESS;
+    for (int i = 0; i < n && !r; i++)
+        r = grpo_dataset_append(in_eval[i] ? eval : train, all->records[i].prompt, all->records[i].completion, all->records[i].answer);
+    GRPO_FREE(in_eval);
+    if (r) {
+        grpo__dataset_truncate(train, train_start);
+        grpo__dataset_truncate(eval, eval_start);
+    }
+    return r;
+}
+
+GRPODEF grpo_result grpo_dataset_examples(const grpo_dataset *dataset, grpo_example *examples) {
+    if (!dataset || (dataset->count > 0 && !examples)) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_dataset_examples: a dataset and an array are required");
+    for (int i = 0; i < dataset->count; i++) {
+        if (!dataset->records[i].answer)
+            return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "dataset record %d has no answer (RL and evaluation need one; load with require_answer = 1 to refuse such lines)", i);
+        examples[i].prompt = dataset->records[i].prompt;
+        examples[i].gold = dataset->records[i].answer;
+    }
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_dataset_sft_examples(const grpo_dataset *dataset, grpo_sft_example *examples) {
+    if (!dataset || (dataset->count > 0 && !examples)) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "grpo_dataset_sft_examples: a dataset and an array are required");
+    for (int i = 0; i < dataset->count; i++) {
+        if (!dataset->records[i].completion)
+            return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "dataset record %d has no completion (SFT needs one; load with require_completion = 1 to refuse such lines)", i);
+        examples[i].prompt = dataset->records[i].prompt;
+        examples[i].completion = dataset->records[i].completion;
+    }
+    return GRPO_SUCCESS;
+}
+
+/* ---- SFT over a dataset */
+
+static grpo_sft_config grpo__sft_config_resolve(const grpo_sft_config *config) {
+    grpo_sft_config c;
+    if (config) c = *config;
+    else memset(&c, 0, sizeof c);
+    c.batch_size = GRPO__DEFAULT(c.batch_size, 16);
+    c.epochs = GRPO__DEFAULT(c.epochs, 1);
+    c.accumulation_steps = GRPO__DEFAULT(c.accumulation_steps, 1);
+    c.log_every = GRPO__DEFAULT(c.log_every, 1);
+    return c;
+}
+
+GRPODEF int grpo_sft_total_steps(int n_examples, const grpo_sft_config *config) {
+    grpo_sft_config c = grpo__sft_config_resolve(config);
+    if (n_examples < 1 || c.batch_size < 1 || c.accumulation_steps < 1 || c.epochs < 1) return 0;
+    long long per_update = (long long)c.batch_size * c.accumulation_steps;
+    long long steps = (long long)c.epochs * ((n_examples + per_update - 1) / per_update);
+    return steps > INT_MAX ? INT_MAX : (int)steps;
+}
+
+/* Sum of -log p and the token count over examples[first .. first + n) of a dataset's records,
+   in batches of batch_size, forward only. */
+static grpo_result grpo__sft_measure(grpo_model *model, const grpo_tokenizer *tok, const grpo_sft_example *examples, int n,
+                                     int batch_size, int forward, const char *who, double *nll, double *tokens) {
+    *nll = 0.0;
+    *tokens = 0.0;
+    int names[1024];
+    if (batch_size > 1024) batch_size = 1024;
+    for (int first = 0; first < n; first += batch_size) {
+        int count = n - first < batch_size ? n - first : batch_size;
+        for (int i = 0; i < count; i++) names[i] = first + i;
+        grpo__sft_batch batch;
+        double sum = 0.0;
+        grpo_result r = grpo__sft_prepare(&batch, model, tok, examples + first, count, names, who);
+        if (r) return r;
+        if (forward) r = grpo__sft_forward(model, &batch, &sum);
+        *nll += sum;
+        *tokens += batch.tokens;
+        grpo__sft_batch_free(&batch);
+        if (r) return r;
+    }
+    return GRPO_SUCCESS;
+}
+
+/* (prompt, completion) views of a dataset's records, allocated; NULL with a message on failure. */
+static grpo_sft_example *grpo__sft_view(const grpo_dataset *dataset, const char *what) {
+    size_t bytes;
+    grpo_sft_example *examples = grpo__mul((size_t)dataset->count, sizeof(grpo_sft_example), &bytes) ? (grpo_sft_example *)GRPO_MALLOC(bytes ? bytes : 1) : NULL;
+    if (!examples) { grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "sft: out of memory for the %s set's %d examples", what, dataset->count); return NULL; }
+    if (grpo_dataset_sft_examples(dataset, examples)) {
+        char message[400];
+        snprintf(message, sizeof message, "%.390s", grpo_last_error());
+        grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft: the %s set's %s", what, message);
+        GRPO_FREE(examples);
+        return NULL;
+    }
+    return examples;
+}
+
+GRPODEF grpo_result grpo_sft_eval_loss(grpo_model *model, const grpo_tokenizer *tok, const grpo_dataset *dataset,
+                                       int batch_size, double *loss, int *tokens) {
+    grpo_result r = grpo__sft_check(model, NULL, tok, "sft eval loss");
+    if (r) return r;
+    if (!dataset || dataset->count < 1 || !loss) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft eval loss: a non-empty dataset and a loss are required");
+    if (batch_size < 0) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft eval loss: batch_size = %d: expected >= 0", batch_size);
+    grpo_sft_example *examples = grpo__sft_view(dataset, "eval");
+    if (!examples) return GRPO_ERROR_INVALID_ARGUMENT;
+    double nll, count;
+    r = grpo__sft_measure(model, tok, examples, dataset->count, GRPO__DEFAULT(batch_size, 16), 1, "sft eval loss", &nll, &count);
+    GRPO_FREE(examples);
+    if (r) return r;
+    *loss = count > 0.0 ? nll / count : 0.0;
+    if (tokens) *tokens = (int)count;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF int grpo_sft_log_json(const grpo_sft_log *log, char *buffer, size_t size) {
+    grpo__text text = {buffer, size, 0};
+    if (buffer && size) buffer[0] = '\0';
+    grpo__appendf(&text, "{\"step\": %d, \"epoch\": %d", log->step, log->epoch);
+    grpo__json_number(&text, "loss", log->train_loss);
+    grpo__json_number(&text, "eval_loss", log->eval_loss);
+    grpo__appendf(&text, ", \"tokens\": %d", log->tokens);
+    grpo__json_number(&text, "grad_norm", log->grad_norm);
+    grpo__json_number(&text, "learning_rate", log->learning_rate);
+    grpo__json_number(&text, "seconds", log->seconds);
+    grpo__appendf(&text, "}");
+    return text.total;
+}
+
+GRPODEF grpo_result grpo_sft_train(grpo_model *model, grpo_adamw *optimizer, const grpo_tokenizer *tok,
+                                   const grpo_dataset *train, const grpo_dataset *eval, const grpo_sft_config *config,
+                                   grpo_sft_log *final) {
+    grpo_result r = grpo__sft_check(model, optimizer, tok, "sft");
+    if (r) return r;
+    if (!optimizer) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft: an optimizer is required");
+    if (!train || train->count < 1) return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "sft: the training set is empty");
+    grpo_sft_config c = grpo__sft_config_resolve(config);
+    if (c.batch_size < 1 || c.batch_size > 1024) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "sft: batch_size = %d: expected 1 to 1024", c.batch_size);
+    if (c.epochs < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "sft: epochs = %d: expected >= 1", c.epochs);
+    if (c.accumulation_steps < 1 || c.accumulation_steps > 65536) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "sft: accumulation_steps = %d: expected 1 to 65536", c.accumulation_steps);
+    if (c.eval_every < -1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "sft: eval_every = %d: expected -1, 0 or a number of updates", c.eval_every);
+    if (c.log_every < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "sft: log_every = %d: expected >= 1", c.log_every);
+    if (eval && eval->count < 1) eval = NULL;
+    int n = train->count, b = c.batch_size, k = c.accumulation_steps;
+    if ((long long)c.epochs * ((n + (long long)b * k - 1) / ((long long)b * k)) > INT_MAX)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "sft: epochs = %d makes more than %d updates", c.epochs, INT_MAX);
+    grpo_sft_example *examples = grpo__sft_view(train, "training"), *eval_examples = NULL;
+    if (!examples) return GRPO_ERROR_INVALID_ARGUMENT;
+    if (eval && !(eval_examples = grpo__sft_view(eval, "eval"))) { GRPO_FREE(examples); return GRPO_ERROR_INVALID_ARGUMENT; }
+    /* one encoding pass over both sets: an example that does not fit is found now, not hours in */
+    double nll, count;
+    r = grpo__sft_measure(model, tok, examples, n, b, 0, "sft: training set", &nll, &count);
+    if (!r && eval) r = grpo__sft_measure(model, tok, eval_examples, eval->count, b, 0, "sft: eval set", &nll, &count);
+    size_t scratch_bytes = (size_t)b * (sizeof(grpo_sft_example) + sizeof(int)) + (size_t)k * sizeof(grpo__sft_batch);
+    grpo__sft_batch *batches = r ? NULL : (grpo__sft_batch *)GRPO_MALLOC(scratch_bytes);
+    if (!r && !batches) r = grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "sft: out of memory for %d micro-batches", k);
+    grpo_sft_example *micro = batches ? (grpo_sft_example *)(batches + k) : NULL;
+    int *names = micro ? (int *)(micro + b) : NULL;
+    if (batches) memset(batches, 0, (size_t)k * sizeof(grpo__sft_batch));
+
+    grpo_data_order order = grpo_data_order_create(c.seed, (uint64_t)n);
+    int per_update = b * k, updates_per_epoch = (n + per_update - 1) / per_update, total_updates = c.epochs * updates_per_epoch;
+    double start = grpo__now(), interval_nll = 0.0, interval_tokens = 0.0;
+    grpo_sft_log log;
+    memset(&log, 0, sizeof log);
+    log.eval_loss = NAN;
+    log.train_loss = NAN;
+    int step = 0;
+    for (int epoch = 0; epoch < c.epochs && !r; epoch++) {
+        for (int u = 0; u < updates_per_epoch && !r; u++) {
+            /* the update's examples: positions [first, first + count) of this epoch's order */
+            int first = u * per_update, count_update = n - first < per_update ? n - first : per_update;
+            int n_micro = (count_update + b - 1) / b;
+            double update_tokens = 0.0, update_nll = 0.0;
+            for (int m = 0; m < n_micro && !r; m++) {
+                int size = count_update - m * b < b ? count_update - m * b : b;
+                for (int i = 0; i < size; i++) {
+                    uint64_t index = grpo_data_order_index(&order, (uint64_t)epoch * (uint64_t)n + (uint64_t)(first + m * b + i));
+                    micro[i] = examples[index];
+                    names[i] = (int)index;
+                }
+                r = grpo__sft_prepare(&batches[m], model, tok, micro, size, names, "sft");
+                if (!r) update_tokens += batches[m].tokens;
+            }
+            if (!r) grpo_model_zero_grad(model);
+            for (int m = 0; m < n_micro && !r; m++) {
+                double sum = 0.0;
+                r = grpo__sft_forward(model, &batches[m], &sum);
+                if (!r && !isfinite(sum))
+                    r = grpo__fail(GRPO_ERROR_NON_FINITE, "sft: update %d refused: the loss of micro-batch %d is %g; weights unchanged", step + 1, m, sum);
+                if (!r) r = grpo__sft_backward(model, &batches[m], update_tokens);
+                update_nll += sum;
+            }
+            float norm = 0.0f, lr = 0.0f;
+            if (!r) r = grpo_adamw_step(optimizer, model, &norm, &lr);
+            for (int m = 0; m < n_micro; m++) grpo__sft_batch_free(&batches[m]);
+            if (r) break;
+            step++;
+            interval_nll += update_nll;
+            interval_tokens += update_tokens;
+            int last = step == total_updates, evaluate = 0;
+            if (eval) {
+                if (c.eval_every > 0) evaluate = step % c.eval_every == 0;
+                else if (c.eval_every == 0) evaluate = u == updates_per_epoch - 1;
+                evaluate = evaluate || last;
+            }
+            double eval_loss = NAN;
+            if (evaluate) {
+                double eval_nll, eval_tokens;
+                r = grpo__sft_measure(model, tok, eval_examples, eval->count, b, 1, "sft: eval set", &eval_nll, &eval_tokens);
+                if (r) break;
+                eval_loss = eval_tokens > 0.0 ? eval_nll / eval_tokens : 0.0;
+            }
+            if (step % c.log_every == 0 || evaluate || last) {
+                log.step = step;
+                log.epoch = epoch + 1;
+                log.train_loss = interval_tokens > 0.0 ? interval_nll / interval_tokens : 0.0;
+                log.eval_loss = eval_loss;
+                log.tokens = (int)interval_tokens;
+                log.grad_norm = norm;
+                log.learning_rate = lr;
+                log.seconds = grpo__now() - start;
+                if (c.on_log) c.on_log(c.user, &log);
+                interval_nll = interval_tokens = 0.0;
+            }
+        }
+    }
+    if (batches) for (int m = 0; m < k; m++) grpo__sft_batch_free(&batches[m]);
+    GRPO_FREE(batches);
+    GRPO_FREE(examples);
+    GRPO_FREE(eval_examples);
+    if (!r && final) *final = log;
+    return r;
+}
+
+/* ---- Rejection sampling */
+
+/* The most a reward can give, times its weight (its least if the weight is negative); NaN if unknown. */
+static double grpo__reward_best(const grpo_reward *reward) {
+    double weight = reward->weight == 0.0f ? 1.0 : reward->weight, low = 0.0, high = 1.0;
+    switch (reward->kind) {
+    case GRPO_REWARD_OVERLONG: low = -1.0, high = 0.0; break;
+    case GRPO_REWARD_CALLBACK: return NAN;
+    default: break;
+    }
+    return weight > 0.0 ? weight * high : weight * low;
+}
+
+typedef struct {
+    const grpo_rejection_config *config; /* resolved */
+    const grpo_example *problems;
+    grpo_dataset *out;
+    grpo_rejection_result result;
+    float threshold;
+    int first_of_problem, kept_of_problem;
+    float values[GRPO_MAX_REWARDS];
+} grpo__rejection_state;
+
+static grpo_result grpo__rejection_visit(void *user, int problem, int sample, const char *text, size_t bytes, int tokens, int truncated) {
+    (void)truncated;
+    grpo__rejection_state *s = (grpo__rejection_state *)user;
+    const grpo_example *p = &s->problems[problem];
+    if (sample == 0) { s->first_of_problem = s->out->count; s->kept_of_problem = 0; s->result.prompts++; }
+    s->result.sampled++;
+    float reward = grpo_reward_completion(s->config->rewards, s->config->n_rewards, p->prompt, text, bytes, tokens, p->gold, s->values);
+    if (!(reward >= s->threshold)) return GRPO_SUCCESS; /* NaN (every reward abstained) fails too */
+    s->result.passed++;
+    if (s->config->max_per_prompt > 0 && s->kept_of_problem >= s->config->max_per_prompt) return GRPO_SUCCESS;
+    if (strlen(text) != bytes || !grpo__valid_utf8(text)) return GRPO_SUCCESS; /* JSON cannot hold it */
+    for (int i = s->first_of_problem; i < s->out->count; i++)
+        if (strcmp(s->out->records[i].completion, text) == 0) return GRPO_SUCCESS; /* a duplicate */
+    grpo_result r = grpo_dataset_append(s->out, p->prompt, text, p->gold);
+    if (r) return r;
+    if (s->kept_of_problem++ == 0) s->result.prompts_with_any++;
+    s->result.kept++;
+    return GRPO_SUCCESS;
+}
+
+GRPODEF grpo_result grpo_rejection_sample(grpo_model *model, const grpo_rejection_config *config, const grpo_example *problems,
+                                          int n_problems, grpo_dataset *out, grpo_rejection_result *result) {
+    if (!model || !model->params_memory) return grpo__fail(GRPO_ERROR_INVALID_STATE, "rejection sampling: the model is not created");
+    if (!config || !config->tokenizer || !config->tokenizer->encode || !config->tokenizer->decode)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "rejection sampling: a config with a tokenizer is required");
+    if (!problems || n_problems < 1 || !out)
+        return grpo__fail(GRPO_ERROR_INVALID_ARGUMENT, "rejection sampling: expected at least one problem (got %d) and an output dataset", n_problems);
+    static const grpo_reward default_rewards[2] = {{GRPO_REWARD_ACCURACY, 1.0f, NULL, NULL, NULL, 0, 0},
+                                                   {GRPO_REWARD_FORMAT, 1.0f, NULL, NULL, NULL, 0, 0}};
+    grpo_rejection_config c = *config;
+    int context = model->config.context_length;
+    c.samples_per_prompt = GRPO__DEFAULT(c.samples_per_prompt, 8);
+    c.max_completion_tokens = GRPO__DEFAULT(c.max_completion_tokens, context / 2 < 128 ? context / 2 : 128);
+    c.prompts_per_batch = GRPO__DEFAULT(c.prompts_per_batch, 8);
+    if (!c.rewards) { c.rewards = default_rewards; c.n_rewards = 2; }
+    if (c.samples_per_prompt < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: samples_per_prompt = %d: expected >= 1", c.samples_per_prompt);
+    if (c.prompts_per_batch < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: prompts_per_batch = %d: expected >= 1", c.prompts_per_batch);
+    if (c.max_per_prompt < 0) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: max_per_prompt = %d: expected >= 0 (0: all)", c.max_per_prompt);
+    if (c.n_rewards > GRPO_MAX_REWARDS) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: n_rewards = %d: at most %d", c.n_rewards, GRPO_MAX_REWARDS);
+    grpo_result r = grpo_reward_validate(c.rewards, c.n_rewards);
+    if (r) return r;
+    if (!isfinite(c.threshold)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: threshold is not finite");
+    if (c.threshold == 0.0f) {
+        double best = 0.0;
+        for (int i = 0; i < c.n_rewards; i++) {
+            double b = grpo__reward_best(&c.rewards[i]);
+            if (isnan(b))
+                return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: threshold is 0 (the default: the most the rewards can give) but rewards[%d] is a callback whose best value is unknown: set threshold", i);
+            best += b;
+        }
+        c.threshold = (float)best;
+    }
+    grpo__rejection_state s;
+    memset(&s, 0, sizeof s);
+    s.config = &c;
+    s.problems = problems;
+    s.out = out;
+    s.threshold = c.threshold;
+    int start_count = out->count;
+    double start = grpo__now();
+    r = grpo__sample_problems(model, c.tokenizer, problems, n_problems, c.samples_per_prompt, c.prompts_per_batch,
+                              c.max_completion_tokens, &c.sampling, "rejection sampling", grpo__rejection_visit, &s);
+    if (r) { grpo__dataset_truncate(out, start_count); return r; }
+    s.result.seconds = grpo__now() - start;
+    if (result) *result = s.result;
     return GRPO_SUCCESS;
 }
 

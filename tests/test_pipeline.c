@@ -1,10 +1,16 @@
 /* Around GRPO (grpo.h section 15): grpo_sft_step (the loss on completion tokens only, against a
-   hand computation; evaluation mode; learning; errors) and grpo_evaluate / grpo_pass_at_1
-   (pass@1 and the format rate on cases whose answers are known, batching independence, R1's
-   default sampling, errors). */
+   hand computation; evaluation mode; learning; errors), grpo_evaluate / grpo_pass_at_1 (pass@1
+   and the format rate on cases whose answers are known, batching independence, R1's default
+   sampling, errors), grpo_pass_at_k against enumeration and the closed form, answer extraction
+   and the majority vote, cons@k / pass@k / greedy accuracy on scripted completions, rejection
+   sampling (threshold, duplicates, caps, callback rewards, errors), and grpo_sft_train (gradient
+   accumulation equals one big batch, every example once per epoch in a fresh order, eval loss,
+   errors and refusals). Datasets are tested in tests/test_dataset.c. */
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
 #include "tests/test.h"
+
+static int same_text(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
 
 static grpo_config tiny(void) {
     grpo_config c;
@@ -293,6 +299,498 @@ static void test_evaluate_errors(void) {
     grpo_model_destroy(&model);
 }
 
+/* ---------------------------------------------------------------------------------------
+   pass@k against brute-force enumeration and the closed form */
+
+/* The share of the C(n, k) k-subsets of n samples (the first c correct) that hold a correct one. */
+static double brute_pass_at_k(int n, int c, int k) {
+    long subsets = 0, hits = 0;
+    for (unsigned mask = 0; mask < (1u << n); mask++) {
+        if (__builtin_popcount(mask) != k) continue;
+        subsets++;
+        hits += (mask & ((1u << c) - 1)) != 0;
+    }
+    return (double)hits / (double)subsets;
+}
+
+static void test_pass_at_k(void) {
+    int cases = 0, bad = 0;
+    for (int n = 1; n <= 10; n++)
+        for (int c = 0; c <= n; c++)
+            for (int k = 1; k <= n; k++) {
+                double got = grpo_pass_at_k(&c, 1, n, k), expected = brute_pass_at_k(n, c, k);
+                cases++;
+                if (!(fabs(got - expected) < 1e-12)) { if (bad++ < 3) CHECK(0, "n %d, c %d, k %d: %.15f, by enumeration %.15f", n, c, k, got, expected); }
+            }
+    CHECK(bad == 0 && cases == 440, "%d of %d cases differ from enumeration", bad, cases);
+    /* large n: against 1 - C(n-c, k)/C(n, k) through log-gamma (no product to share errors with) */
+    int n = 1000, ks[3] = {1, 10, 100}, cs[3] = {1, 3, 500};
+    for (int a = 0; a < 3; a++)
+        for (int b = 0; b < 3; b++) {
+            int k = ks[a], c = cs[b];
+            double closed = 1.0 - exp(lgamma(n - c + 1.0) - lgamma(n - c - k + 1.0) - lgamma(n + 1.0) + lgamma(n - k + 1.0));
+            double got = grpo_pass_at_k(&c, 1, n, k);
+            CHECK(fabs(got - closed) < 1e-9, "n 1000, c %d, k %d: %.12f, closed form %.12f", c, k, got, closed);
+        }
+    /* k = 1 is pass@1, k = n is "any correct" */
+    int counts[5] = {0, 1, 4, 8, 3};
+    CHECK(fabs(grpo_pass_at_k(counts, 5, 8, 1) - grpo_pass_at_1(counts, 5, 8)) < 1e-12, "pass@1 two ways: %g, %g", grpo_pass_at_k(counts, 5, 8, 1), grpo_pass_at_1(counts, 5, 8));
+    CHECK(fabs(grpo_pass_at_k(counts, 5, 8, 8) - 0.8) < 1e-12, "pass@8 of 8 = share with any correct: %g", grpo_pass_at_k(counts, 5, 8, 8));
+    double previous = 0.0;
+    int monotone = 1;
+    for (int k = 1; k <= 8; k++) { double p = grpo_pass_at_k(counts, 5, 8, k); monotone &= p >= previous - 1e-15; previous = p; }
+    CHECK(monotone, "pass@k grows with k");
+    int bad_counts[2] = {1, 9};
+    CHECK(isnan(grpo_pass_at_k(bad_counts, 2, 8, 2)) && isnan(grpo_pass_at_k(counts, 5, 8, 9)) && isnan(grpo_pass_at_k(counts, 5, 8, 0)) &&
+          isnan(grpo_pass_at_k(counts, 0, 8, 1)) && isnan(grpo_pass_at_k(NULL, 5, 8, 1)), "a count above n, k > n, k = 0, no problems, NULL: NaN");
+}
+
+/* ---------------------------------------------------------------------------------------
+   answers and the majority vote */
+static void test_answers_and_majority(void) {
+    size_t s, e;
+    const char *text = "<think>maybe <answer>1</answer>?</think> <answer> 42 </answer>";
+    CHECK(grpo_extract_answer(text, strlen(text), &s, &e) == 1 && e - s == 2 && memcmp(text + s, "42", 2) == 0, "the last answer, trimmed");
+    CHECK(grpo_extract_answer("<answer>unclosed", 16, &s, &e) == 0 && grpo_extract_answer("no tags", 7, &s, &e) == 0, "no answer");
+    CHECK(grpo_answers_equal("1,000", 5, "1000", 4) && grpo_answers_equal("0.5", 3, "1/2", 3) && grpo_answers_equal(" x ", 3, "x", 1) &&
+          !grpo_answers_equal("x", 1, "X", 1) && !grpo_answers_equal("2", 1, "3", 1), "the accuracy reward's equality");
+    const char *a1[3] = {"5", "5", "3"};
+    const char *a2[3] = {"3", "5", "5"};
+    const char *a3[4] = {"a", "b", "b", "a"};         /* a tie: the class that appeared first */
+    const char *a4[4] = {NULL, "7", NULL, NULL};
+    const char *a5[3] = {NULL, NULL, NULL};
+    const char *a6[4] = {"999", "1,000", "1000.0", "999"}; /* 1,000 and 1000.0 are one class: 2 votes, 999 too: tie, 999 first */
+    const char *a7[5] = {"2", "1,000", "1000.0", "999", "1000"};
+    const char *a8[3] = {"b", "a", "a"};
+    CHECK(grpo_majority_answer(a1, 3) == 0 && grpo_majority_answer(a2, 3) == 1, "plain majorities: %d, %d", grpo_majority_answer(a1, 3), grpo_majority_answer(a2, 3));
+    CHECK(grpo_majority_answer(a3, 4) == 0, "a tie goes to the earlier class: %d", grpo_majority_answer(a3, 4));
+    CHECK(grpo_majority_answer(a4, 4) == 1 && grpo_majority_answer(a5, 3) == -1 && grpo_majority_answer(a5, 0) == -1 && grpo_majority_answer(NULL, 2) == -1,
+          "samples without an answer do not vote");
+    CHECK(grpo_majority_answer(a6, 4) == 0 && grpo_majority_answer(a7, 5) == 1, "numbers compare as numbers: %d, %d", grpo_majority_answer(a6, 4), grpo_majority_answer(a7, 5));
+    CHECK(grpo_majority_answer(a8, 3) == 1, "the winner is its class's first answer");
+    /* more than the stack scratch holds */
+    const char *many[300];
+    for (int i = 0; i < 300; i++) many[i] = i % 3 == 2 ? "x" : i % 3 == 1 ? "y" : "z";
+    many[299] = "y"; /* y: 101 votes, z 100, x 99 */
+    CHECK(grpo_majority_answer(many, 300) == 1, "300 answers: %d", grpo_majority_answer(many, 300));
+}
+
+/* ---------------------------------------------------------------------------------------
+   A tokenizer whose decode hands out scripted completions in order: the model samples as usual,
+   and the texts the evaluation and rejection sampling judge are known exactly. */
+typedef struct { const char *const *texts; int n, next; } script;
+
+static grpo_result scripted_encode(const grpo_tokenizer *tok, const char *text, size_t len, int *ids, int capacity, int *n_ids) {
+    (void)tok;
+    grpo_tokenizer bytes = grpo_byte_tokenizer();
+    return bytes.encode(&bytes, text, len, ids, capacity, n_ids);
+}
+static grpo_result scripted_decode(const grpo_tokenizer *tok, const int *ids, int n, char *text, size_t capacity, size_t *n_bytes) {
+    (void)ids; (void)n;
+    script *s = (script *)tok->state;
+    const char *t = s->texts[s->next % s->n];
+    *n_bytes = strlen(t);
+    if (capacity < *n_bytes + 1) return GRPO_ERROR_INVALID_ARGUMENT;
+    memcpy(text, t, *n_bytes + 1);
+    s->next++;
+    return GRPO_SUCCESS;
+}
+static grpo_tokenizer scripted_tokenizer(script *s) {
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    tok.encode = scripted_encode, tok.decode = scripted_decode, tok.state = s;
+    return tok;
+}
+
+static void test_evaluate_cons_and_pass_at_k(void) {
+    grpo_config config = tiny();
+    grpo_model model;
+    grpo_model_create(&model, &config, 11);
+    static const char *texts[15] = {
+        /* problem 0, gold 5: two right; majority "5" (right) */
+        "<think>a</think><answer>5</answer>", "<think>b</think> <answer> 5 </answer>", "<answer>3</answer>", "no answer at all",
+        /* problem 1, gold 3: "3" and "4" tie at 2; "3" came first: right */
+        "<answer>3</answer>", "<answer>4</answer>", "<think>c</think><answer>4</answer>", "<answer>3.0</answer>",
+        /* problem 2, gold 1: one right, majority "2" wrong */
+        "<answer>1</answer>", "<answer>2</answer>", "<answer>2</answer>", "<think>d</think><answer>2</answer>",
+        /* the greedy run: right, wrong, right */
+        "<answer>5</answer>", "<answer>0</answer>", "<answer>1</answer>"};
+    script s = {texts, 15, 0};
+    grpo_tokenizer tok = scripted_tokenizer(&s);
+    grpo_example problems[3] = {{"p0", "5"}, {"p1", "3"}, {"p2", "1"}};
+    grpo_eval_config ec = {0};
+    ec.samples_per_problem = 4, ec.problems_per_batch = 2, ec.max_completion_tokens = 4, ec.tokenizer = &tok;
+    ec.pass_k = 2, ec.greedy_run = 1;
+    int counts[3];
+    grpo_eval_result er;
+    CHECK(grpo_evaluate(&model, &ec, problems, 3, counts, &er) == GRPO_SUCCESS, "evaluate: %s", grpo_last_error());
+    CHECK(s.next == 15, "12 sampled and 3 greedy completions decoded, got %d", s.next);
+    CHECK(counts[0] == 2 && counts[1] == 2 && counts[2] == 1, "counts %d %d %d", counts[0], counts[1], counts[2]);
+    CHECK(fabs(er.pass_at_1 - 5.0 / 12.0) < 1e-12, "pass@1 %g", er.pass_at_1);
+    CHECK(fabs(er.cons_at_k - 2.0 / 3.0) < 1e-12, "cons@4: problems 0 and 1, got %g", er.cons_at_k);
+    double expected = (5.0 / 6.0 + 5.0 / 6.0 + 0.5) / 3.0; /* 1 - C(2,2)/C(4,2) twice, 1 - C(3,2)/C(4,2) */
+    CHECK(er.pass_k == 2 && fabs(er.pass_at_k - expected) < 1e-12, "pass@2 %g, expected %g", er.pass_at_k, expected);
+    CHECK(fabs(er.greedy_accuracy - 2.0 / 3.0) < 1e-12, "greedy accuracy %g", er.greedy_accuracy);
+    CHECK(fabs(er.format_rate - 4.0 / 12.0) < 1e-12, "format rate %g (the greedy run is not mixed in)", er.format_rate);
+    /* defaults: pass_k = k, no greedy run */
+    s.next = 0;
+    ec.pass_k = 0, ec.greedy_run = 0;
+    CHECK(grpo_evaluate(&model, &ec, problems, 3, counts, &er) == GRPO_SUCCESS && s.next == 12, "%s", grpo_last_error());
+    CHECK(er.pass_k == 4 && fabs(er.pass_at_k - 1.0) < 1e-12 && isnan(er.greedy_accuracy), "pass@4 = 1 (every problem has a right sample), no greedy: %g %g", er.pass_at_k, er.greedy_accuracy);
+    ec.pass_k = 5;
+    CHECK(grpo_evaluate(&model, &ec, problems, 3, counts, &er) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "pass_k"), "pass_k > k: %s", grpo_last_error());
+    grpo_model_destroy(&model);
+}
+
+/* ---------------------------------------------------------------------------------------
+   rejection sampling */
+static float gold_length_reward(const char *prompt, const char *completion, const char *gold, void *user) {
+    (void)prompt; (void)gold; (void)user;
+    return (float)strlen(completion);
+}
+
+static void test_rejection_sampling(void) {
+    grpo_config config = tiny();
+    grpo_model model;
+    grpo_model_create(&model, &config, 12);
+    static const char *texts[12] = {
+        /* p0, gold 5: right and well-formed twice (one a duplicate), a distinct one, right but not well-formed */
+        "<think>a</think><answer>5</answer>", "<think>a</think><answer>5</answer>", "<think>b</think> <answer>5</answer>", "<answer>5</answer>",
+        /* p1, gold 3: none right */
+        "<think>x</think><answer>4</answer>", "<answer>2</answer>", "nothing", "<think></think><answer>1</answer>",
+        /* p2, gold 7: one right and well-formed, one right but invalid UTF-8 */
+        "<think>\xff</think><answer>7</answer>", "<answer>0</answer>", "<think>y</think><answer>7</answer>", "<answer>9</answer>"};
+    script s = {texts, 12, 0};
+    grpo_tokenizer tok = scripted_tokenizer(&s);
+    grpo_example problems[3] = {{"p0", "5"}, {"p1", "3"}, {"p2", "7"}};
+    grpo_rejection_config rc = {0};
+    rc.samples_per_prompt = 4, rc.max_completion_tokens = 4, rc.tokenizer = &tok, rc.prompts_per_batch = 2;
+    grpo_dataset out;
+    memset(&out, 0, sizeof out);
+    grpo_dataset_append(&out, "already there", "c", "a");
+    grpo_rejection_result rr;
+    CHECK(grpo_rejection_sample(&model, &rc, problems, 3, &out, &rr) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(rr.prompts == 3 && rr.sampled == 12, "sampled %d of %d prompts", rr.sampled, rr.prompts);
+    CHECK(rr.passed == 5, "passed: p0's three well-formed right ones and p2's two, one not UTF-8 (%d)", rr.passed);
+    CHECK(rr.kept == 3 && rr.prompts_with_any == 2 && out.count == 4, "kept %d (duplicate and invalid UTF-8 dropped), %d prompts, %d records", rr.kept, rr.prompts_with_any, out.count);
+    if (out.count == 4) {
+        CHECK(same_text(out.records[0].prompt, "already there"), "appended after what was there");
+        CHECK(same_text(out.records[1].prompt, "p0") && same_text(out.records[1].completion, texts[0]) && same_text(out.records[1].answer, "5"), "record 1");
+        CHECK(same_text(out.records[2].prompt, "p0") && same_text(out.records[2].completion, texts[2]), "record 2");
+        CHECK(same_text(out.records[3].prompt, "p2") && same_text(out.records[3].completion, texts[10]) && same_text(out.records[3].answer, "7"), "record 3");
+    }
+    grpo_dataset_destroy(&out);
+    /* at most one per prompt */
+    s.next = 0;
+    rc.max_per_prompt = 1;
+    CHECK(grpo_rejection_sample(&model, &rc, problems, 3, &out, &rr) == GRPO_SUCCESS && rr.kept == 2 && out.count == 2 && rr.passed == 5, "max_per_prompt 1: kept %d", rr.kept);
+    CHECK(out.count == 2 && same_text(out.records[0].completion, texts[0]) && same_text(out.records[1].completion, texts[10]), "the first passing one of each");
+    grpo_dataset_destroy(&out);
+    /* a lower threshold: accuracy or format is enough */
+    s.next = 0;
+    rc.max_per_prompt = 0, rc.threshold = 1.0f;
+    CHECK(grpo_rejection_sample(&model, &rc, problems, 3, &out, &rr) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(rr.passed == 8 && rr.kept == 6, "threshold 1: passed %d, kept %d", rr.passed, rr.kept);
+    grpo_dataset_destroy(&out);
+    /* a callback reward has no known best: the threshold must be given */
+    grpo_reward length = {GRPO_REWARD_CALLBACK, 1.0f, "length", gold_length_reward, NULL, 0, 0};
+    rc.rewards = &length, rc.n_rewards = 1, rc.threshold = 0.0f;
+    CHECK(grpo_rejection_sample(&model, &rc, problems, 3, &out, &rr) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "threshold"), "%s", grpo_last_error());
+    s.next = 0;
+    rc.threshold = 30.0f; /* completions of 30 bytes or more */
+    CHECK(grpo_rejection_sample(&model, &rc, problems, 3, &out, &rr) == GRPO_SUCCESS && rr.passed == 7 && rr.kept == 5, "by length: passed %d, kept %d", rr.passed, rr.kept);
+    grpo_dataset_destroy(&out);
+    /* errors leave the output as it was */
+    grpo_dataset_append(&out, "x", "y", "z");
+    rc.samples_per_prompt = -1;
+    CHECK(grpo_rejection_sample(&model, &rc, problems, 3, &out, &rr) == GRPO_ERROR_INVALID_CONFIG && out.count == 1, "k < 0");
+    rc.samples_per_prompt = 4;
+    grpo_example too_long[1] = {{"a prompt much too long for a context of sixty-four tokens, with four more to come", "1"}};
+    CHECK(grpo_rejection_sample(&model, &rc, too_long, 1, &out, &rr) == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "rejection sampling: problem 0") && out.count == 1,
+          "a prompt too long: %s", grpo_last_error());
+    grpo_dataset_destroy(&out);
+    grpo_model_destroy(&model);
+}
+
+/* ---------------------------------------------------------------------------------------
+   grpo_sft_train */
+static grpo_dataset sft_dataset(int n) {
+    grpo_dataset d;
+    memset(&d, 0, sizeof d);
+    for (int i = 0; i < n; i++) {
+        char prompt[32], completion[64];
+        snprintf(prompt, sizeof prompt, "q%02d %d+%d", i, i % 7, i % 5);
+        /* completions of different lengths, so micro-batches differ in their token counts */
+        int at = snprintf(completion, sizeof completion, "c%02d ", i);
+        for (int j = 0; j < i % 9; j++) completion[at++] = (char)('a' + j);
+        snprintf(completion + at, sizeof completion - (size_t)at, "<answer>%d</answer>", i % 7 + i % 5);
+        grpo_dataset_append(&d, prompt, completion, NULL);
+    }
+    return d;
+}
+
+/* k micro-batches of b give the update one batch of k*b gives: the same gradients (to float
+   rounding) and the same loss; and the same as grpo_sft_step on those examples. */
+static void test_sft_accumulation_is_exact(void) {
+    grpo_config config = tiny();
+    grpo_dataset data = sft_dataset(8);
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    grpo_model models[3];
+    grpo_adamw optimizers[3];
+    grpo_adamw_config ac = {0};
+    ac.learning_rate = 1e-3f, ac.max_grad_norm = -1.0f;
+    grpo_sft_log logs[3];
+    for (int m = 0; m < 3; m++) {
+        grpo_model_create(&models[m], &config, 21);
+        grpo_rng rng = grpo_rng_seed(21); /* uneven weights: token losses that differ from one another */
+        for (size_t i = 0; i < models[m].num_parameters; i++) models[m].params_memory[i] += 0.3f * grpo_rng_normal(&rng);
+        grpo_adamw_create(&optimizers[m], &models[m], &ac);
+    }
+    grpo_sft_config one = {0}, split = {0};
+    one.batch_size = 8, one.seed = 5;
+    split.batch_size = 2, split.accumulation_steps = 4, split.seed = 5;
+    CHECK(grpo_sft_train(&models[0], &optimizers[0], &tok, &data, NULL, &one, &logs[0]) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(grpo_sft_train(&models[1], &optimizers[1], &tok, &data, NULL, &split, &logs[1]) == GRPO_SUCCESS, "%s", grpo_last_error());
+    grpo_sft_example examples[8];
+    grpo_dataset_sft_examples(&data, examples);
+    grpo_sft_metrics metrics;
+    CHECK(grpo_sft_step(&models[2], &optimizers[2], &tok, examples, 8, &metrics) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(optimizers[0].step == 1 && optimizers[1].step == 1 && logs[0].step == 1 && logs[1].step == 1, "one update each");
+    CHECK(logs[0].tokens == logs[1].tokens && logs[0].tokens == metrics.tokens, "the same tokens: %d, %d, %d", logs[0].tokens, logs[1].tokens, metrics.tokens);
+    CHECK(fabs(logs[0].train_loss - logs[1].train_loss) < 1e-6 * logs[0].train_loss && fabs(logs[0].train_loss - metrics.loss) < 1e-6 * metrics.loss,
+          "losses %.9f, %.9f, %.9f", logs[0].train_loss, logs[1].train_loss, metrics.loss);
+    size_t P = models[0].num_parameters;
+    double e01 = test_relative_error(models[1].grads_memory, models[0].grads_memory, P);
+    double e02 = test_relative_error(models[2].grads_memory, models[0].grads_memory, P);
+    CHECK(e01 < 1e-5 && e02 < 1e-5, "gradients: accumulated vs one batch %.2e, vs grpo_sft_step %.2e", e01, e02);
+    CHECK(fabs(logs[0].grad_norm - logs[1].grad_norm) < 1e-5f * logs[0].grad_norm, "grad norms %g, %g", logs[0].grad_norm, logs[1].grad_norm);
+    double weights = 0.0;
+    for (size_t i = 0; i < P; i++) weights = fmax(weights, fabs(models[1].params_memory[i] - models[0].params_memory[i]));
+    CHECK(weights < 0.05 * ac.learning_rate, "weights after the update differ by %.2e (lr %.0e)", weights, ac.learning_rate);
+    /* per-micro-batch means would differ: check that they do here, so that the test can fail */
+    double mean_of_means = 0.0;
+    for (int m = 0; m < 4; m++) {
+        grpo_sft_metrics part;
+        grpo_sft_step(&models[2], NULL, &tok, examples + 2 * m, 2, &part);
+        mean_of_means += part.loss / 4.0;
+    }
+    grpo_sft_metrics whole;
+    grpo_sft_step(&models[2], NULL, &tok, examples, 8, &whole);
+    CHECK(fabs(mean_of_means - whole.loss) > 1e-3, "the micro-batches' token counts differ enough to matter (%.5f vs %.5f)", mean_of_means, whole.loss);
+    for (int m = 0; m < 3; m++) { grpo_adamw_destroy(&optimizers[m]); grpo_model_destroy(&models[m]); }
+    grpo_dataset_destroy(&data);
+}
+
+/* Every example once per epoch, a fresh order each epoch: seen through the tokenizer, which
+   encodes each completion once per epoch (and once more before training, to check lengths). */
+typedef struct { int order[64], n; } encode_log;
+static encode_log encodes;
+static grpo_result logging_encode(const grpo_tokenizer *tok, const char *text, size_t len, int *ids, int capacity, int *n_ids) {
+    (void)tok;
+    if (len >= 3 && text[0] == 'c' && encodes.n < 64) encodes.order[encodes.n++] = (text[1] - '0') * 10 + (text[2] - '0');
+    grpo_tokenizer bytes = grpo_byte_tokenizer();
+    return bytes.encode(&bytes, text, len, ids, capacity, n_ids);
+}
+
+typedef struct { int calls, steps[32], epochs[32], evaluated[32]; double eval_losses[32]; } sft_logs;
+static void record_log(void *user, const grpo_sft_log *log) {
+    sft_logs *l = (sft_logs *)user;
+    if (l->calls < 32) {
+        l->steps[l->calls] = log->step, l->epochs[l->calls] = log->epoch;
+        l->evaluated[l->calls] = !isnan(log->eval_loss), l->eval_losses[l->calls] = log->eval_loss;
+    }
+    l->calls++;
+}
+
+static void test_sft_epochs_and_shuffling(void) {
+    grpo_config config = tiny();
+    grpo_dataset data = sft_dataset(10);
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    tok.encode = logging_encode;
+    grpo_model model;
+    grpo_model_create(&model, &config, 22);
+    grpo_adamw optimizer;
+    grpo_adamw_config ac = {0};
+    grpo_adamw_create(&optimizer, &model, &ac);
+    sft_logs logs;
+    memset(&logs, 0, sizeof logs);
+    memset(&encodes, 0, sizeof encodes);
+    grpo_sft_config sc = {0};
+    sc.batch_size = 3, sc.epochs = 3, sc.seed = 9, sc.on_log = record_log, sc.user = &logs;
+    CHECK(grpo_sft_total_steps(10, &sc) == 12, "4 updates (3, 3, 3, 1) per epoch: %d", grpo_sft_total_steps(10, &sc));
+    grpo_sft_log final;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &sc, &final) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(optimizer.step == 12 && final.step == 12 && final.epoch == 3 && logs.calls == 12, "12 updates, 12 logs: %d, %d", (int)optimizer.step, logs.calls);
+    CHECK(logs.epochs[3] == 1 && logs.epochs[4] == 2 && logs.epochs[11] == 3, "epochs are 1-based and change every 4 updates");
+    CHECK(encodes.n == 40, "each completion encoded once before training and once per epoch: %d", encodes.n);
+    int each_once = 1, differ = 0;
+    for (int epoch = 0; epoch < 4; epoch++) {
+        int seen[10] = {0};
+        for (int i = 0; i < 10; i++) seen[encodes.order[epoch * 10 + i] % 10]++;
+        for (int i = 0; i < 10; i++) each_once &= seen[i] == 1;
+    }
+    for (int i = 0; i < 10; i++) differ += encodes.order[10 + i] != encodes.order[20 + i];
+    int first_in_order = 1;
+    for (int i = 0; i < 10; i++) first_in_order &= encodes.order[i] == i;
+    CHECK(each_once, "every example exactly once per epoch");
+    CHECK(first_in_order && differ > 0, "the length check goes in order; epochs 1 and 2 in different orders (%d positions differ)", differ);
+    /* the same seed, the same order; log_every */
+    int first_epoch[10];
+    memcpy(first_epoch, encodes.order + 10, sizeof first_epoch);
+    memset(&encodes, 0, sizeof encodes);
+    memset(&logs, 0, sizeof logs);
+    sc.epochs = 1, sc.log_every = 3;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &sc, &final) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(memcmp(first_epoch, encodes.order + 10, sizeof first_epoch) == 0, "the same seed gives the same first epoch");
+    CHECK(logs.calls == 2 && logs.steps[0] == 3 && logs.steps[1] == 4, "log_every 3 over 4 updates: steps 3 and 4 (the last), got %d calls", logs.calls);
+    grpo_adamw_destroy(&optimizer);
+    grpo_model_destroy(&model);
+    grpo_dataset_destroy(&data);
+}
+
+static void test_sft_eval_loss(void) {
+    grpo_config config = tiny();
+    grpo_dataset data = sft_dataset(6), eval = sft_dataset(5);
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    grpo_model model;
+    grpo_model_create(&model, &config, 23);
+    /* the eval loss is the token-weighted mean over the whole set, whatever the batching */
+    grpo_sft_example examples[5];
+    grpo_dataset_sft_examples(&eval, examples);
+    grpo_sft_metrics whole;
+    grpo_sft_step(&model, NULL, &tok, examples, 5, &whole);
+    double loss2, loss16;
+    int tokens;
+    CHECK(grpo_sft_eval_loss(&model, &tok, &eval, 2, &loss2, &tokens) == GRPO_SUCCESS && grpo_sft_eval_loss(&model, &tok, &eval, 0, &loss16, NULL) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(fabs(loss2 - whole.loss) < 1e-6 * whole.loss && fabs(loss16 - whole.loss) < 1e-6 * whole.loss && tokens == whole.tokens,
+          "eval loss in batches of 2: %.8f, of 16: %.8f, one batch: %.8f (%d tokens)", loss2, loss16, whole.loss, tokens);
+    grpo_adamw optimizer;
+    grpo_adamw_config ac = {0};
+    ac.learning_rate = 1e-2f;
+    grpo_adamw_create(&optimizer, &model, &ac);
+    sft_logs logs;
+    memset(&logs, 0, sizeof logs);
+    grpo_sft_config sc = {0};
+    sc.batch_size = 3, sc.epochs = 20, sc.on_log = record_log, sc.user = &logs, sc.log_every = 1000;
+    grpo_sft_log final;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, &eval, &sc, &final) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(logs.calls == 20, "evaluated (and logged) at the end of each of 20 epochs: %d", logs.calls);
+    int all_evaluated = 1;
+    for (int i = 0; i < 20 && i < logs.calls; i++) all_evaluated &= logs.evaluated[i] && logs.steps[i] == 2 * (i + 1);
+    CHECK(all_evaluated, "each log has an eval loss, at steps 2, 4, ...");
+    /* the eval set overlaps the training set (the first 5 of its 6): the eval loss falls */
+    CHECK(logs.eval_losses[19] < 0.5 * logs.eval_losses[0], "eval loss %.3f -> %.3f", logs.eval_losses[0], logs.eval_losses[19]);
+    double after;
+    grpo_sft_eval_loss(&model, &tok, &eval, 4, &after, NULL);
+    CHECK(fabs(final.eval_loss - after) < 1e-6 * after, "the final log's eval loss is the model's: %.6f, %.6f", final.eval_loss, after);
+    /* eval_every 3 over 8 updates: 3, 6 and the end */
+    memset(&logs, 0, sizeof logs);
+    sc.epochs = 4, sc.eval_every = 3;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, &eval, &sc, &final) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(logs.calls == 3 && logs.steps[0] == 3 && logs.steps[1] == 6 && logs.steps[2] == 8 && logs.evaluated[2], "eval_every 3: %d logs", logs.calls);
+    memset(&logs, 0, sizeof logs);
+    sc.eval_every = -1;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, &eval, &sc, &final) == GRPO_SUCCESS && logs.calls == 1 && logs.steps[0] == 8, "eval_every -1: only the end");
+    memset(&logs, 0, sizeof logs);
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &sc, &final) == GRPO_SUCCESS && isnan(final.eval_loss) && logs.calls == 1, "no eval set: NaN");
+    grpo_adamw_destroy(&optimizer);
+    grpo_model_destroy(&model);
+    grpo_dataset_destroy(&data);
+    grpo_dataset_destroy(&eval);
+}
+
+static void test_sft_train_errors(void) {
+    grpo_config config = tiny();
+    grpo_dataset data = sft_dataset(4);
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    grpo_model model;
+    grpo_model_create(&model, &config, 24);
+    grpo_adamw optimizer;
+    grpo_adamw_config ac = {0};
+    grpo_adamw_create(&optimizer, &model, &ac);
+    float *before = (float *)malloc(model.num_parameters * sizeof(float));
+    memcpy(before, model.params_memory, model.num_parameters * sizeof(float));
+    char long_completion[80];
+    memset(long_completion, 'x', sizeof long_completion - 1);
+    long_completion[sizeof long_completion - 1] = '\0';
+    grpo_dataset_append(&data, "p", long_completion, NULL);
+    grpo_sft_config sc = {0};
+    sc.batch_size = 2;
+    grpo_result r = grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &sc, NULL);
+    CHECK(r == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "example 4 does not fit"), "a record too long is found before training: %s", grpo_last_error());
+    CHECK(optimizer.step == 0 && memcmp(before, model.params_memory, model.num_parameters * sizeof(float)) == 0, "no update was made");
+    grpo_dataset_destroy(&data);
+    data = sft_dataset(4);
+    grpo_dataset_append(&data, "no completion", NULL, "1");
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &sc, NULL) == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "record 4 has no completion"), "%s", grpo_last_error());
+    grpo_dataset_destroy(&data);
+    data = sft_dataset(4);
+    grpo_sft_config bad = sc;
+    bad.accumulation_steps = -1;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &bad, NULL) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "accumulation_steps"), "accumulation_steps");
+    bad = sc, bad.eval_every = -2;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &bad, NULL) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "eval_every"), "eval_every");
+    bad = sc, bad.batch_size = 5000;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &bad, NULL) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "batch_size"), "batch_size");
+    grpo_dataset empty;
+    memset(&empty, 0, sizeof empty);
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &empty, NULL, &sc, NULL) == GRPO_ERROR_INVALID_ARGUMENT, "an empty training set");
+    CHECK(grpo_sft_train(&model, NULL, &tok, &data, NULL, &sc, NULL) == GRPO_ERROR_INVALID_ARGUMENT, "no optimizer");
+    /* a NaN weight: the first update is refused, nothing changes */
+    model.params.final_norm[0] = NAN;
+    memcpy(before, model.params_memory, model.num_parameters * sizeof(float));
+    r = grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &sc, NULL);
+    CHECK(r == GRPO_ERROR_NON_FINITE && strstr(grpo_last_error(), "update 1 refused"), "%s", grpo_last_error());
+    CHECK(optimizer.step == 0 && memcmp(before, model.params_memory, model.num_parameters * sizeof(float)) == 0, "weights and optimizer unchanged");
+    free(before);
+    grpo_adamw_destroy(&optimizer);
+    grpo_model_destroy(&model);
+    grpo_dataset_destroy(&data);
+}
+
+/* The pipeline end to end on a memorised pair: SFT from a dataset, then rejection sampling with
+   the default rewards keeps the one right, well-formed completion per prompt (all samples are
+   the same text: duplicates removed), and evaluation agrees. */
+static void test_sft_then_rejection_sampling(void) {
+    grpo_config config = tiny();
+    grpo_model model;
+    grpo_model_create(&model, &config, 2);
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    grpo_adamw optimizer;
+    grpo_adamw_config ac = {0};
+    ac.learning_rate = 1e-2f;
+    grpo_adamw_create(&optimizer, &model, &ac);
+    grpo_dataset data;
+    memset(&data, 0, sizeof data);
+    grpo_dataset_append(&data, "Q: 3+4", "<think>3+4=7</think><answer>7</answer>", "7");
+    grpo_dataset_append(&data, "Q: 1+1", "<think>1+1=2</think><answer>2</answer>", "3"); /* a wrong gold: never kept */
+    grpo_sft_config sc = {0};
+    sc.batch_size = 2, sc.epochs = 150;
+    grpo_sft_log final;
+    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &sc, &final) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(final.train_loss < 0.02, "memorised: loss %.4f", final.train_loss);
+    grpo_example problems[2];
+    grpo_dataset_examples(&data, problems);
+    grpo_rejection_config rc = {0};
+    rc.samples_per_prompt = 4, rc.max_completion_tokens = 40, rc.tokenizer = &tok;
+    rc.sampling.temperature = 0.6f, rc.sampling.top_p = 0.95f, rc.sampling.seed = 3;
+    grpo_dataset out;
+    memset(&out, 0, sizeof out);
+    grpo_rejection_result rr;
+    CHECK(grpo_rejection_sample(&model, &rc, problems, 2, &out, &rr) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(rr.passed == 4 && rr.kept == 1 && rr.prompts_with_any == 1, "passed %d, kept %d (duplicates removed)", rr.passed, rr.kept);
+    CHECK(out.count == 1 && same_text(out.records[0].completion, data.records[0].completion) && same_text(out.records[0].prompt, "Q: 3+4"), "the memorised completion");
+    grpo_eval_config ec = {0};
+    ec.samples_per_problem = 4, ec.tokenizer = &tok, ec.max_completion_tokens = 40, ec.greedy_run = 1;
+    grpo_eval_result er;
+    CHECK(grpo_evaluate(&model, &ec, problems, 2, NULL, &er) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(er.pass_at_1 == 0.5 && er.cons_at_k == 0.5 && er.pass_at_k == 0.5 && er.greedy_accuracy == 0.5 && er.format_rate == 1.0,
+          "pass@1 %g cons %g pass@k %g greedy %g format %g", er.pass_at_1, er.cons_at_k, er.pass_at_k, er.greedy_accuracy, er.format_rate);
+    grpo_dataset_destroy(&out);
+    grpo_dataset_destroy(&data);
+    grpo_adamw_destroy(&optimizer);
+    grpo_model_destroy(&model);
+}
+
 int main(void) {
     TEST(test_pass_at_1);
     TEST(test_sft_loss_is_on_completion_tokens);
@@ -301,5 +799,14 @@ int main(void) {
     TEST(test_evaluate_counts);
     TEST(test_evaluate_sampling);
     TEST(test_evaluate_errors);
+    TEST(test_pass_at_k);
+    TEST(test_answers_and_majority);
+    TEST(test_evaluate_cons_and_pass_at_k);
+    TEST(test_rejection_sampling);
+    TEST(test_sft_accumulation_is_exact);
+    TEST(test_sft_epochs_and_shuffling);
+    TEST(test_sft_eval_loss);
+    TEST(test_sft_train_errors);
+    TEST(test_sft_then_rejection_sampling);
     return test_finish("test_pipeline");
 }
