@@ -121,6 +121,24 @@ static void test_sft_learns_and_generation_agrees(void) {
     CHECK(counts[0] == 1 && counts[1] == 0, "the accuracy reward judges: right gold 1, wrong gold 0 (got %d, %d)", counts[0], counts[1]);
     CHECK(er.pass_at_1 == 0.5 && er.format_rate == 1.0 && er.truncated_ratio == 0.0, "pass@1 %g, format %g, truncated %g", er.pass_at_1, er.format_rate, er.truncated_ratio);
     CHECK(er.mean_length == 39.0, "the completion and its EOS: 39 tokens, got %g", er.mean_length);
+    /* the memorised model through rejection sampling: the default rewards keep the one right,
+       well-formed completion per prompt; its samples are all that text, kept once */
+    grpo_rejection_config rc = {0};
+    rc.samples_per_prompt = 4, rc.max_completion_tokens = 40, rc.tokenizer = &tok;
+    rc.sampling.temperature = 0.6f, rc.sampling.top_p = 0.95f, rc.sampling.seed = 3;
+    grpo_dataset out;
+    memset(&out, 0, sizeof out);
+    grpo_rejection_result rr;
+    CHECK(grpo_rejection_sample(&model, &rc, problems, 2, &out, &rr) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(rr.passed == 4 && rr.kept == 1 && rr.prompts_with_any == 1, "passed %d, kept %d (duplicates removed)", rr.passed, rr.kept);
+    CHECK(out.count == 1 && same_text(out.records[0].completion, batch[0].completion) && same_text(out.records[0].prompt, "Q: 3+4") &&
+          same_text(out.records[0].answer, "7"), "the memorised completion");
+    grpo_dataset_destroy(&out);
+    /* and R1's evaluation figures on it: problem 0 always right, problem 1 never */
+    ec.samples_per_problem = 4, ec.sampling.greedy = 0, ec.greedy_run = 1;
+    CHECK(grpo_evaluate(&model, &ec, problems, 2, counts, &er) == GRPO_SUCCESS, "%s", grpo_last_error());
+    CHECK(er.pass_at_1 == 0.5 && er.cons_at_k == 0.5 && er.pass_at_k == 0.5 && er.greedy_accuracy == 0.5 && er.format_rate == 1.0,
+          "pass@1 %g cons %g pass@k %g greedy %g format %g", er.pass_at_1, er.cons_at_k, er.pass_at_k, er.greedy_accuracy, er.format_rate);
     grpo_adamw_destroy(&optimizer);
     grpo_model_destroy(&model);
 }
@@ -670,15 +688,16 @@ static void test_sft_eval_loss(void) {
     sft_logs logs;
     memset(&logs, 0, sizeof logs);
     grpo_sft_config sc = {0};
-    sc.batch_size = 3, sc.epochs = 20, sc.on_log = record_log, sc.user = &logs, sc.log_every = 1000;
+    int epochs = getenv("GRPO_TEST_QUICK") ? 10 : 20; /* instrumented builds: fewer */
+    sc.batch_size = 3, sc.epochs = epochs, sc.on_log = record_log, sc.user = &logs, sc.log_every = 1000;
     grpo_sft_log final;
     CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, &eval, &sc, &final) == GRPO_SUCCESS, "%s", grpo_last_error());
-    CHECK(logs.calls == 20, "evaluated (and logged) at the end of each of 20 epochs: %d", logs.calls);
+    CHECK(logs.calls == epochs, "evaluated (and logged) at the end of each of %d epochs: %d", epochs, logs.calls);
     int all_evaluated = 1;
-    for (int i = 0; i < 20 && i < logs.calls; i++) all_evaluated &= logs.evaluated[i] && logs.steps[i] == 2 * (i + 1);
+    for (int i = 0; i < epochs && i < logs.calls; i++) all_evaluated &= logs.evaluated[i] && logs.steps[i] == 2 * (i + 1);
     CHECK(all_evaluated, "each log has an eval loss, at steps 2, 4, ...");
     /* the eval set overlaps the training set (the first 5 of its 6): the eval loss falls */
-    CHECK(logs.eval_losses[19] < 0.5 * logs.eval_losses[0], "eval loss %.3f -> %.3f", logs.eval_losses[0], logs.eval_losses[19]);
+    CHECK(logs.eval_losses[epochs - 1] < 0.6 * logs.eval_losses[0], "eval loss %.3f -> %.3f", logs.eval_losses[0], logs.eval_losses[epochs - 1]);
     double after;
     grpo_sft_eval_loss(&model, &tok, &eval, 4, &after, NULL);
     CHECK(fabs(final.eval_loss - after) < 1e-6 * after, "the final log's eval loss is the model's: %.6f, %.6f", final.eval_loss, after);
@@ -747,50 +766,6 @@ static void test_sft_train_errors(void) {
     grpo_dataset_destroy(&data);
 }
 
-/* The pipeline end to end on a memorised pair: SFT from a dataset, then rejection sampling with
-   the default rewards keeps the one right, well-formed completion per prompt (all samples are
-   the same text: duplicates removed), and evaluation agrees. */
-static void test_sft_then_rejection_sampling(void) {
-    grpo_config config = tiny();
-    grpo_model model;
-    grpo_model_create(&model, &config, 2);
-    grpo_tokenizer tok = grpo_byte_tokenizer();
-    grpo_adamw optimizer;
-    grpo_adamw_config ac = {0};
-    ac.learning_rate = 1e-2f;
-    grpo_adamw_create(&optimizer, &model, &ac);
-    grpo_dataset data;
-    memset(&data, 0, sizeof data);
-    grpo_dataset_append(&data, "Q: 3+4", "<think>3+4=7</think><answer>7</answer>", "7");
-    grpo_dataset_append(&data, "Q: 1+1", "<think>1+1=2</think><answer>2</answer>", "3"); /* a wrong gold: never kept */
-    grpo_sft_config sc = {0};
-    sc.batch_size = 2, sc.epochs = 150;
-    grpo_sft_log final;
-    CHECK(grpo_sft_train(&model, &optimizer, &tok, &data, NULL, &sc, &final) == GRPO_SUCCESS, "%s", grpo_last_error());
-    CHECK(final.train_loss < 0.02, "memorised: loss %.4f", final.train_loss);
-    grpo_example problems[2];
-    grpo_dataset_examples(&data, problems);
-    grpo_rejection_config rc = {0};
-    rc.samples_per_prompt = 4, rc.max_completion_tokens = 40, rc.tokenizer = &tok;
-    rc.sampling.temperature = 0.6f, rc.sampling.top_p = 0.95f, rc.sampling.seed = 3;
-    grpo_dataset out;
-    memset(&out, 0, sizeof out);
-    grpo_rejection_result rr;
-    CHECK(grpo_rejection_sample(&model, &rc, problems, 2, &out, &rr) == GRPO_SUCCESS, "%s", grpo_last_error());
-    CHECK(rr.passed == 4 && rr.kept == 1 && rr.prompts_with_any == 1, "passed %d, kept %d (duplicates removed)", rr.passed, rr.kept);
-    CHECK(out.count == 1 && same_text(out.records[0].completion, data.records[0].completion) && same_text(out.records[0].prompt, "Q: 3+4"), "the memorised completion");
-    grpo_eval_config ec = {0};
-    ec.samples_per_problem = 4, ec.tokenizer = &tok, ec.max_completion_tokens = 40, ec.greedy_run = 1;
-    grpo_eval_result er;
-    CHECK(grpo_evaluate(&model, &ec, problems, 2, NULL, &er) == GRPO_SUCCESS, "%s", grpo_last_error());
-    CHECK(er.pass_at_1 == 0.5 && er.cons_at_k == 0.5 && er.pass_at_k == 0.5 && er.greedy_accuracy == 0.5 && er.format_rate == 1.0,
-          "pass@1 %g cons %g pass@k %g greedy %g format %g", er.pass_at_1, er.cons_at_k, er.pass_at_k, er.greedy_accuracy, er.format_rate);
-    grpo_dataset_destroy(&out);
-    grpo_dataset_destroy(&data);
-    grpo_adamw_destroy(&optimizer);
-    grpo_model_destroy(&model);
-}
-
 int main(void) {
     TEST(test_pass_at_1);
     TEST(test_sft_loss_is_on_completion_tokens);
@@ -807,6 +782,5 @@ int main(void) {
     TEST(test_sft_epochs_and_shuffling);
     TEST(test_sft_eval_loss);
     TEST(test_sft_train_errors);
-    TEST(test_sft_then_rejection_sampling);
     return test_finish("test_pipeline");
 }
