@@ -8890,7 +8890,6 @@ GRPODEF grpo_result grpo_rejection_sample(grpo_model *model, const grpo_rejectio
     if (c.samples_per_prompt < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: samples_per_prompt = %d: expected >= 1", c.samples_per_prompt);
     if (c.prompts_per_batch < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: prompts_per_batch = %d: expected >= 1", c.prompts_per_batch);
     if (c.max_per_prompt < 0) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: max_per_prompt = %d: expected >= 0 (0: all)", c.max_per_prompt);
-    if (c.n_rewards > GRPO_MAX_REWARDS) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: n_rewards = %d: at most %d", c.n_rewards, GRPO_MAX_REWARDS);
     grpo_result r = grpo_reward_validate(c.rewards, c.n_rewards);
     if (r) return r;
     if (!isfinite(c.threshold)) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "rejection sampling: threshold is not finite");

@@ -16,15 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#define REQUIRE(condition)                                                                  \
-    do {                                                                                    \
-        if (!(condition)) {                                                                 \
-            fprintf(stderr, "invariant failed: %s (line %d); last error: %s\n", #condition, \
-                    __LINE__, grpo_last_error());                                           \
-            __builtin_trap();                                                               \
-        }                                                                                   \
-    } while (0)
+#include "fuzz.h"
 
 static int fz_same(const char *a, const char *b) { return (!a && !b) || (a && b && strcmp(a, b) == 0); }
 
