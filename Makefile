@@ -4,7 +4,9 @@
 #   make bench      benchmarks against PyTorch (bench/), a few minutes
 #   make test       the whole test suite: optimised BLAS build, portable build, ASan+UBSan build,
 #                   valgrind memcheck, fuzzing, and the PyTorch cross-check; ends with "N passed, M failed"
-# Variables: CC, CFLAGS, OPENBLAS_LIB, OPENBLAS_INCLUDE, PYTHON, THREADS.
+#   make GPU=1      also the GPU build: kernels/*.cu with nvcc into build/gpu/libgrpo_gpu.a, and
+#                   build/gpu/test_gpu (see README, "GPU build")
+# Variables: CC, CFLAGS, OPENBLAS_LIB, OPENBLAS_INCLUDE, PYTHON, THREADS, GPU, CUDA_HOME, NVCC, GPU_ARCH.
 
 ifeq ($(origin CC),default)
   CC = gcc
@@ -35,8 +37,31 @@ TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_lo
 EXAMPLES = quickstart hf_r1_zero r1_zero plot ask evaluate rejection_sample sft
 HEADERS  = grpo.h tests/test.h
 
-.PHONY: all test bench clean demo
+.PHONY: all test bench clean demo gpu
 all: $(addprefix build/,$(EXAMPLES))
+
+# The GPU build (kernels/, issue 10): one .cu per op family, compiled by nvcc for sm_90 (H100,
+# H200) and linked with the CUDA runtime and cuBLAS. Nothing here is built without GPU=1 (or
+# `make gpu`), so CPU builds do not change; `make test` compiles and links it when nvcc is found,
+# and runs build/gpu/test_gpu, which says "skipped: ..." for what needs a device.
+CUDA_HOME  ?= /usr/local/cuda
+NVCC       ?= $(firstword $(wildcard $(CUDA_HOME)/bin/nvcc) $(shell command -v nvcc 2>/dev/null))
+GPU_ARCH   ?= sm_90
+NVCCFLAGS  ?= -O3 -arch=$(GPU_ARCH) -std=c++17 -Xcompiler -Wall,-Wextra,-Wshadow
+GPU_KERNELS = gpu embedding rmsnorm rope attention swiglu logprob grpo_loss adamw sampling
+GPU_OBJECTS = $(addprefix build/gpu/,$(addsuffix .o,$(GPU_KERNELS)))
+GPU_LDLIBS  = -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcublas -lcudart -lstdc++
+build/gpu/%.o: kernels/%.cu kernels/gpu.h kernels/common.cuh grpo.h | build
+	@mkdir -p build/gpu
+	$(NVCC) $(NVCCFLAGS) -I. -c $< -o $@
+build/gpu/libgrpo_gpu.a: $(GPU_OBJECTS)
+	rm -f $@ && ar rcs $@ $^
+build/gpu/test_gpu: tests/test_gpu.c build/gpu/libgrpo_gpu.a kernels/gpu.h $(HEADERS) | build
+	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) $< build/gpu/libgrpo_gpu.a -o $@ $(BLAS_LDLIBS) $(GPU_LDLIBS) $(LDLIBS)
+gpu: build/gpu/test_gpu
+ifeq ($(GPU),1)
+all: gpu
+endif
 
 # The R1-Zero demo (examples/r1_zero.c): nothing to download. Outputs go to DEMO_OUT. One thread
 # by default: results depend on the thread count, so README's figures reproduce bit for bit, and
@@ -134,6 +159,12 @@ else
   FUZZ_COMMANDS =
 endif
 
+ifneq ($(NVCC),)
+  GPU_COMMANDS = "tests/gpu_build.sh NVCC=$(NVCC) CUDA_HOME=$(CUDA_HOME) GPU_ARCH=$(GPU_ARCH) CC=$(CC) CFLAGS='$(CFLAGS)'" "build/gpu/test_gpu"
+else
+  GPU_COMMANDS =
+endif
+
 # Instrumented builds (sanitizers, valgrind) run the same code paths with fewer repetitions
 # (GRPO_TEST_QUICK: e.g. 12 GRPO steps instead of 60, 8 kills instead of 60); the optimised and
 # portable builds run everything.
@@ -163,6 +194,7 @@ test: build/bench_generate build/bench_suite $(BLAS_BUILDS) $(addprefix build/po
 	@[ "$(HAVE_TORCH)" = yes ] || echo "skipped: regenerating the PyTorch reference ($(PYTHON) cannot import torch; apt-get install python3-torch); the committed reference is still checked"
 	@[ "$(HAVE_HF)" = yes ] || echo "skipped: the Hugging Face cross-checks against transformers and tokenizers ($(PYTHON) cannot import torch, transformers, tokenizers, safetensors and jinja2: $(PYTHON) -m pip install -r tests/requirements-hf.txt); test_hf's own checks still run"
 	@[ "$(HAVE_PYTHON)" = yes ] || echo "skipped: checking grpo.h's Unicode tables against tools/unicode_tables.py (no $(PYTHON))"
+	@[ -n "$(NVCC)" ] || echo "skipped: the GPU build (no nvcc: neither $(CUDA_HOME)/bin/nvcc nor nvcc on PATH; install the CUDA toolkit)"
 	@OMP_NUM_THREADS=$(THREADS) ASAN_OPTIONS=detect_leaks=1 tests/run.sh \
 		$(BLAS_COMMANDS) \
 		$(addprefix build/portable/,$(TESTS)) \
@@ -173,6 +205,7 @@ test: build/bench_generate build/bench_suite $(BLAS_BUILDS) $(addprefix build/po
 		$(REPLAY_COMMANDS) \
 		$(FUZZ_COMMANDS) \
 		$(VALGRIND_COMMANDS) \
+		$(GPU_COMMANDS) \
 		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed" \
 		"tests/demo_smoke.sh build $(PYTHON)" \
 		"tests/pipeline_smoke.sh build $(PYTHON)" \

@@ -147,12 +147,16 @@ typedef enum {
     GRPO_ERROR_NON_FINITE,        /* a NaN or Inf was found where the weights would take it in */
     GRPO_ERROR_INVALID_STATE,     /* the call does not fit the object's state (backward before forward, frozen model) */
     GRPO_ERROR_BAD_FILE,          /* a JSON, safetensors, config or tokenizer file is malformed */
-    GRPO_ERROR_UNSUPPORTED        /* a file asks for a feature grpo.h does not implement (rope_scaling, an architecture, ...) */
+    GRPO_ERROR_UNSUPPORTED,       /* a file asks for a feature grpo.h does not implement (rope_scaling, an architecture, ...) */
+    GRPO_ERROR_GPU                /* a CUDA or cuBLAS call failed (kernels/, the GPU build): the message names the call */
 } grpo_result;
 
 GRPODEF const char *grpo_result_string(grpo_result result);
 /* The detailed message of the last failure on this thread ("" if none). */
 GRPODEF const char *grpo_last_error(void);
+/* Sets that message (printf format) and returns result: for code built beside the header that
+   reports through grpo.h's results, such as the GPU kernels in kernels/. */
+GRPODEF grpo_result grpo_set_error(grpo_result result, const char *format, ...);
 
 /* A cap on memory, for configs that come from outside (a checkpoint header, a config file, a
    command line): no object may hold more than `bytes` -- a model with its gradients and
@@ -1322,6 +1326,7 @@ GRPODEF const char *grpo_result_string(grpo_result result) {
     case GRPO_ERROR_INVALID_STATE: return "invalid state";
     case GRPO_ERROR_BAD_FILE: return "malformed file";
     case GRPO_ERROR_UNSUPPORTED: return "unsupported feature";
+    case GRPO_ERROR_GPU: return "GPU error";
     }
     return "unknown result";
 }
@@ -1332,6 +1337,14 @@ GRPODEF const char *grpo_last_error(void) { return grpo__error_message; }
 __attribute__((format(printf, 2, 3)))
 #endif
 static grpo_result grpo__fail(grpo_result result, const char *format, ...) {
+    va_list args;
+    va_start(args, format);
+    vsnprintf(grpo__error_message, sizeof grpo__error_message, format, args);
+    va_end(args);
+    return result;
+}
+
+GRPODEF grpo_result grpo_set_error(grpo_result result, const char *format, ...) {
     va_list args;
     va_start(args, format);
     vsnprintf(grpo__error_message, sizeof grpo__error_message, format, args);
