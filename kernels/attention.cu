@@ -267,6 +267,37 @@ static __global__ void grpo_gpu__decode_store_kv_kernel(float *cache_k, float *c
     cache_v[head * max_new * D + (size_t)step * D + d] = v[index];
 }
 
+/* thread per (prompt b, kv head, position t, d): the prefill's row first_rows[b] + t into the
+   prompt cache (grpo__decode_prefill's loop, for one layer) */
+static __global__ void grpo_gpu__decode_store_prompt_kernel(float *prompt_k, float *prompt_v, const float *k, const float *v,
+                                                            const int *first_rows, const int *prompt_lengths, int n_prompts,
+                                                            int KVH, int D, int context) {
+    size_t index = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (index >= (size_t)n_prompts * KVH * context * D) return;
+    int d = (int)(index % D), t = (int)(index / D % context), kvh = (int)(index / ((size_t)D * context) % KVH);
+    int b = (int)(index / ((size_t)D * context * KVH));
+    if (t >= prompt_lengths[b]) return;
+    size_t KD = (size_t)KVH * D, head = (size_t)b * KVH + kvh;
+    size_t context_blocks = (size_t)(context + GRPO_GPU__KEY_BLOCK - 1) / GRPO_GPU__KEY_BLOCK;
+    size_t row = (size_t)first_rows[b] + t;
+    prompt_k[head * context_blocks * D * GRPO_GPU__KEY_BLOCK + ((size_t)(t / GRPO_GPU__KEY_BLOCK) * D + d) * GRPO_GPU__KEY_BLOCK +
+             t % GRPO_GPU__KEY_BLOCK] = k[row * KD + (size_t)kvh * D + d];
+    prompt_v[head * context * D + (size_t)t * D + d] = v[row * KD + (size_t)kvh * D + d];
+}
+
+grpo_result grpo_gpu_decode_store_prompt(grpo_gpu *gpu, float *prompt_k, float *prompt_v, const float *k, const float *v,
+                                         const int *first_rows, const int *prompt_lengths, int n_prompts, int KVH, int D,
+                                         int context_length) {
+    GRPO_GPU_REQUIRE(gpu, n_prompts >= 0 && KVH > 0 && D > 0 && context_length > 0,
+                     "grpo_gpu_decode_store_prompt: n_prompts = %d, KVH = %d, D = %d, context_length = %d", n_prompts, KVH, D, context_length);
+    size_t count = (size_t)n_prompts * KVH * context_length * D;
+    if (count == 0) return GRPO_SUCCESS;
+    grpo_gpu__decode_store_prompt_kernel<<<grpo_gpu__blocks(count, 256), 256, 0, GRPO_GPU_STREAM(gpu)>>>(
+        prompt_k, prompt_v, k, v, first_rows, prompt_lengths, n_prompts, KVH, D, context_length);
+    GRPO_GPU_CHECK_LAUNCH(grpo_gpu__decode_store_prompt_kernel);
+    return GRPO_SUCCESS;
+}
+
 grpo_result grpo_gpu_decode_attention(grpo_gpu *gpu, float *att_out, float *scores, const float *q,
                                       const float *prompt_k, const float *prompt_v, const int *prompt_lengths,
                                       const float *cache_k, const float *cache_v, const int *row_sequence, const int *row_step,

@@ -127,6 +127,13 @@ grpo_result grpo_gpu_decode_attention(grpo_gpu *gpu, float *att_out, float *scor
                                       const float *prompt_k, const float *prompt_v, const int *prompt_lengths,
                                       const float *cache_k, const float *cache_v, const int *row_sequence, const int *row_step,
                                       int n, int G, int H, int KVH, int D, int context_length, int max_new_tokens);
+/* The prefill's keys and values of one layer (k, v (rows, KVH*D) from the forward over the
+   prompts; prompt b's positions are rows first_rows[b] + t, t < prompt_lengths[b], as
+   acts.row_of[b * T] gives them) into that layer's slice of the prompt cache: what
+   grpo__decode_prefill does for each layer. */
+grpo_result grpo_gpu_decode_store_prompt(grpo_gpu *gpu, float *prompt_k, float *prompt_v, const float *k, const float *v,
+                                         const int *first_rows, const int *prompt_lengths, int n_prompts, int KVH, int D,
+                                         int context_length);
 /* Row i's key and value (k, v (n, KVH*D), after RoPE) into its sequence's cache at step
    row_step[i], in the layout above (what grpo__decode_team does before attending). */
 grpo_result grpo_gpu_decode_store_kv(grpo_gpu *gpu, float *cache_k, float *cache_v, const float *k, const float *v,

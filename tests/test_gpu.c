@@ -311,6 +311,24 @@ static void test_decode_attention(void) {
     float *d_q = upload_floats(q, (size_t)n * QD), *d_k = upload_floats(k, (size_t)n * KD), *d_v = upload_floats(v, (size_t)n * KD);
     float *d_att_out = device_alloc((size_t)n * QD * sizeof(float)), *d_scores = device_alloc((size_t)n * H * (context + 32) * sizeof(float));
     int *d_prompt_lengths = upload_ints(prompt_lengths, 2), *d_row_sequence = upload_ints(row_sequence, n), *d_row_step = upload_ints(row_step, n);
+    /* the prompts' keys and values from a prefill forward's rows (grpo__decode_prefill's loop) */
+    int first_rows[2] = {4, 21}, rows = 24;
+    float *k_rows = random_floats((size_t)rows * KD, 1.0f), *v_rows = random_floats((size_t)rows * KD, 1.0f);
+    float *d_k_rows = upload_floats(k_rows, (size_t)rows * KD), *d_v_rows = upload_floats(v_rows, (size_t)rows * KD);
+    int *d_first_rows = upload_ints(first_rows, 2);
+    OK(grpo_gpu_decode_store_prompt(&gpu, d_prompt_k, d_prompt_v, d_k_rows, d_v_rows, d_first_rows, d_prompt_lengths, n_prompts, KVH, D, context));
+    for (int b = 0; b < n_prompts; b++)
+        for (int kvh = 0; kvh < KVH; kvh++) {
+            size_t head = (size_t)b * KVH + kvh;
+            for (int t = 0; t < prompt_lengths[b]; t++) {
+                float *key = prompt_k + head * prompt_k_size + ((size_t)(t / 16) * D) * 16 + t % 16;
+                for (int d = 0; d < D; d++) key[(size_t)d * 16] = k_rows[((size_t)first_rows[b] + t) * KD + (size_t)kvh * D + d];
+                memcpy(prompt_v + head * prompt_v_size + (size_t)t * D, v_rows + ((size_t)first_rows[b] + t) * KD + (size_t)kvh * D, (size_t)D * sizeof(float));
+            }
+        }
+    compare("decode: prompt keys into the cache", d_prompt_k, prompt_k, n_prompts * KVH * prompt_k_size, 0.0);
+    compare("decode: prompt values into the cache", d_prompt_v, prompt_v, n_prompts * KVH * prompt_v_size, 0.0);
+    free(k_rows); free(v_rows);
     /* the new keys and values into the cache, then attention (the CPU's loops, written out) */
     OK(grpo_gpu_decode_store_kv(&gpu, d_cache_k, d_cache_v, d_k, d_v, d_row_sequence, d_row_step, n, KVH, D, max_new));
     for (int i = 0; i < n; i++)
