@@ -74,7 +74,7 @@ demo: build/r1_zero build/plot build/ask
 	build/plot -o $(DEMO_OUT)/curves.svg --title "GRPO on the digit-sum task (seed $(SEED))" $(DEMO_OUT)/metrics.jsonl
 	@echo "now ask it yourself:  build/ask \"4+8+1+9+3\""
 
-build/%: examples/%.c grpo.h | build
+build/%: examples/%.c $(wildcard examples/*.h) grpo.h | build
 	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) $< -o $@ $(BLAS_LDLIBS) $(LDLIBS)
 
 build/blas/%: tests/%.c $(HEADERS) | build

@@ -16,6 +16,7 @@
    --json also prints the figures as one JSON line. */
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
+#include "model_files.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,25 +44,6 @@ static void usage(const char *program) {
            "  --show N            print the first sample of the first N problems\n"
            "  --json              also print the results as one JSON line\n"
            "  --help              this text\n", program);
-}
-
-/* A grpo.h checkpoint (byte tokenizer) or a Hugging Face directory (its tokenizer.json). */
-static int load_model(const char *path, int context, grpo_model *model, grpo_tokenizer *tokenizer, const char **kind) {
-    struct stat st;
-    memset(model, 0, sizeof *model);
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        grpo_hf_options options = {0};
-        options.context_length = context;
-        if (grpo_hf_model_load(model, path, &options, NULL) != GRPO_SUCCESS) {
-            options.context_length = 0; /* a model whose own context is shorter */
-            if (grpo_hf_model_load(model, path, &options, NULL) != GRPO_SUCCESS) return 1;
-        }
-        *kind = "Hugging Face";
-        return grpo_hf_tokenizer_load(tokenizer, path, model->config.vocab_size) != GRPO_SUCCESS;
-    }
-    *kind = "grpo.h checkpoint, byte-level";
-    *tokenizer = grpo_byte_tokenizer();
-    return grpo_checkpoint_load(path, model, NULL, NULL) != GRPO_SUCCESS;
 }
 
 typedef struct { int show; const grpo_example *problems; } show_state;

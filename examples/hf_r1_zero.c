@@ -14,6 +14,7 @@
    Metrics go to stdout, one JSON object per step (TRL's names); progress to stderr. */
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
+#include "model_files.h"
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,18 +37,6 @@ static grpo_result bad_line(const char *format, ...) {
     fprintf(stderr, "\n");
     va_end(args);
     return GRPO_ERROR_BAD_FILE;
-}
-
-/* Copies a file if it exists (the tokenizer files, next to the saved weights). */
-static void copy_file(const char *from_dir, const char *to_dir, const char *name) {
-    char from[1024], to[1024], buffer[65536];
-    snprintf(from, sizeof from, "%s/%s", from_dir, name);
-    snprintf(to, sizeof to, "%s/%s", to_dir, name);
-    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-    size_t n;
-    while (in && out && (n = fread(buffer, 1, sizeof buffer, in)) > 0) fwrite(buffer, 1, n, out);
-    if (in) fclose(in);
-    if (out) fclose(out);
 }
 
 static char *copy_text(const char *text, size_t n) {

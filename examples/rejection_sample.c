@@ -11,6 +11,7 @@
    The prompts are written with the template applied, so train on the output with --template none. */
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
+#include "model_files.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,23 +36,6 @@ static void usage(const char *program) {
            "  --context N         Hugging Face models: the context to allocate (default 1024 or the model's)\n"
            "  --seed N            (default 1)\n"
            "  --help              this text\n", program);
-}
-
-/* A grpo.h checkpoint (byte tokenizer) or a Hugging Face directory (its tokenizer.json). */
-static int load_model(const char *path, int context, grpo_model *model, grpo_tokenizer *tokenizer) {
-    struct stat st;
-    memset(model, 0, sizeof *model);
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        grpo_hf_options options = {0};
-        options.context_length = context;
-        if (grpo_hf_model_load(model, path, &options, NULL) != GRPO_SUCCESS) {
-            options.context_length = 0; /* a model whose own context is shorter */
-            if (grpo_hf_model_load(model, path, &options, NULL) != GRPO_SUCCESS) return 1;
-        }
-        return grpo_hf_tokenizer_load(tokenizer, path, model->config.vocab_size) != GRPO_SUCCESS;
-    }
-    *tokenizer = grpo_byte_tokenizer();
-    return grpo_checkpoint_load(path, model, NULL, NULL) != GRPO_SUCCESS;
 }
 
 int main(int argc, char **argv) {
@@ -96,7 +80,7 @@ int main(int argc, char **argv) {
     if (!problems || grpo_dataset_examples(&data, problems) != GRPO_SUCCESS) { fprintf(stderr, "rejection_sample: out of memory\n"); return 1; }
     grpo_model model;
     grpo_tokenizer tokenizer;
-    if (load_model(model_path, context, &model, &tokenizer)) { fprintf(stderr, "rejection_sample: %s\n", grpo_last_error()); return 1; }
+    if (load_model(model_path, context, &model, &tokenizer, NULL)) { fprintf(stderr, "rejection_sample: %s\n", grpo_last_error()); return 1; }
 
     grpo_rejection_config rc = {0};
     rc.samples_per_prompt = k, rc.threshold = threshold, rc.max_per_prompt = max_per_prompt, rc.max_completion_tokens = max_tokens;

@@ -13,6 +13,7 @@
    names: loss, eval_loss, grad_norm, learning_rate), progress to stderr. */
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
+#include "model_files.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,17 +40,6 @@ static void usage(const char *program) {
            "  --log-every N       updates between log lines (default 1)\n"
            "  --seed N            shuffling, the split and --new-model's weights (default 1)\n"
            "  --help              this text\n", program);
-}
-
-static void copy_file(const char *from_dir, const char *to_dir, const char *name) {
-    char from[1024], to[1024], buffer[65536];
-    snprintf(from, sizeof from, "%s/%s", from_dir, name);
-    snprintf(to, sizeof to, "%s/%s", to_dir, name);
-    FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
-    size_t n;
-    while (in && out && (n = fread(buffer, 1, sizeof buffer, in)) > 0) fwrite(buffer, 1, n, out);
-    if (in) fclose(in);
-    if (out) fclose(out);
 }
 
 static void print_log(void *user, const grpo_sft_log *log) {
