@@ -1,6 +1,8 @@
 # grpo.h -- build the examples and run the tests.
 #   make            build the examples
 #   make demo       the R1-Zero demo: SFT a tiny model, GRPO, evaluate, plot (minutes; SEED=1 by default)
+#   make recipe     R1's whole recipe on the demo's task: cold start, GRPO, rejection sampling, SFT, GRPO
+#   make distill    R1's distillation finding: a student distilled from a GRPO teacher vs GRPO on the student
 #   make bench      benchmarks against PyTorch (bench/), a few minutes
 #   make test       the whole test suite: optimised BLAS build, portable build, ASan+UBSan build,
 #                   valgrind memcheck, fuzzing, and the PyTorch cross-check; ends with "N passed, M failed"
@@ -34,10 +36,10 @@ THREADS ?= 2
 SANITIZE = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 
 TESTS    = test_model test_checkpoint test_generate test_grpo test_torch test_loss test_rewards test_hf test_resume test_nonfinite test_limits test_pipeline test_dataset
-EXAMPLES = quickstart hf_r1_zero r1_zero plot ask evaluate rejection_sample sft
+EXAMPLES = quickstart hf_r1_zero r1_zero plot ask evaluate rejection_sample sft r1_recipe distill
 HEADERS  = grpo.h tests/test.h
 
-.PHONY: all test bench clean demo gpu
+.PHONY: all test bench clean demo gpu recipe distill
 all: $(addprefix build/,$(EXAMPLES))
 
 # The GPU build (kernels/, issue 10): one .cu per op family, compiled by nvcc for sm_90 (H100,
@@ -74,8 +76,17 @@ demo: build/r1_zero build/plot build/ask
 	build/plot -o $(DEMO_OUT)/curves.svg --title "GRPO on the digit-sum task (seed $(SEED))" $(DEMO_OUT)/metrics.jsonl
 	@echo "now ask it yourself:  build/ask \"4+8+1+9+3\""
 
+# R1's recipe and the distillation comparison on the demo's task (examples/r1_recipe.c,
+# examples/distill.c; minutes each). One thread by default, as the demo.
+recipe: build/r1_recipe
+	OMP_NUM_THREADS=$(DEMO_THREADS) build/r1_recipe --seed $(SEED) --out build/recipe
+distill: build/distill
+	OMP_NUM_THREADS=$(DEMO_THREADS) build/distill --seed $(SEED) --out build/distillation
+
 build/%: examples/%.c $(wildcard examples/*.h) grpo.h | build
 	$(CC) $(BASE) $(CFLAGS) $(BLAS_CFLAGS) $< -o $@ $(BLAS_LDLIBS) $(LDLIBS)
+# the examples on the digit-sum task share it
+build/r1_zero build/r1_recipe build/distill: examples/digit_sum.h
 
 build/blas/%: tests/%.c $(HEADERS) | build
 	@mkdir -p build/blas
@@ -209,6 +220,7 @@ test: build/bench_generate build/bench_suite $(BLAS_BUILDS) $(addprefix build/po
 		"build/quickstart build/quickstart.ckpt && echo quickstart: 1 passed, 0 failed" \
 		"tests/demo_smoke.sh build $(PYTHON)" \
 		"tests/pipeline_smoke.sh build $(PYTHON)" \
+		"tests/recipe_smoke.sh build $(PYTHON)" \
 		$(BENCH_COMMANDS)
 
 clean:

@@ -10,10 +10,12 @@
    The story, as in the paper (arXiv 2501.12948):
    1. A task where thinking pays. "7+3+9+4+8+2": the sum of 3 to 6 different digits. Worked out
       as a running total -- 07+3=10, 10+9=19, 19+4=23, ... -- each step is easy; in one leap it
-      is hard for a tiny model.
+      is hard for a tiny model. The task lives in examples/digit_sum.h, which r1_recipe.c (R1's
+      whole recipe) and distill.c (distillation against RL) share.
    2. A base model. R1-Zero began from a pretrained model that could reason but seldom did, and
       used the format now and then. We make one by supervised fine-tuning (SFT) on a mix of
-      styles: worked chains, answers guessed without working, answers without the tags.
+      styles: worked chains, answers guessed without working, answers without the tags
+      (train_base_model in digit_sum.h).
    3. GRPO (grpo.h's trainer) with accuracy + format rewards. For every prompt it samples a
       group of answers and makes the ones that score above the group's mean more likely. Which
       style scores best is for the policy to find out: nothing tells it.
@@ -27,106 +29,8 @@
    (after GRPO). build/plot draws metrics.jsonl as an SVG. */
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "digit_sum.h"  /* 1. the task, and 2. the base model's SFT data: read it with this file */
 #include <sys/stat.h>
-#include <time.h>
-
-#define TRY(call) do { if ((call) != GRPO_SUCCESS) { fprintf(stderr, "error: %s\n", grpo_last_error()); exit(1); } } while (0)
-
-/* ---------------------------------------------------------------------------------------
-   1. The task: the sum of 3 to 6 different digits from 1 to 9. */
-#define MIN_DIGITS 3
-#define MAX_DIGITS 6
-
-typedef struct {
-    int n, digits[MAX_DIGITS];
-    char question[16];   /* "7+3+9+4+8+2" */
-    char gold[4];        /* "33" */
-} problem;
-
-static void make_problem(grpo_rng *rng, problem *p) {
-    int pool[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9}, sum = 0, at = 0;
-    p->n = MIN_DIGITS + (int)(grpo_rng_next(rng) % (MAX_DIGITS - MIN_DIGITS + 1));
-    for (int i = 0; i < p->n; i++) { /* different digits: a partial shuffle of 1..9 */
-        int j = i + (int)(grpo_rng_next(rng) % (uint64_t)(9 - i)), swap = pool[i];
-        pool[i] = pool[j], pool[j] = swap;
-        p->digits[i] = pool[i];
-        sum += pool[i];
-        at += snprintf(p->question + at, sizeof p->question - (size_t)at, i ? "+%d" : "%d", pool[i]);
-    }
-    snprintf(p->gold, sizeof p->gold, "%d", sum);
-}
-
-/* The worked chain: a running total, one addition per line, totals written with two digits
-   so that every line has the same shape ("19+4=23"); a tiny model finds its way around that
-   easily. Different digits matter too: "the digit after the 4" is never ambiguous. */
-static void write_chain(const problem *p, char *out, size_t size) {
-    int total = p->digits[0], at = 0;
-    for (int i = 1; i < p->n; i++) {
-        at += snprintf(out + at, size - (size_t)at, "%02d+%d=%02d\n", total, p->digits[i], total + p->digits[i]);
-        total += p->digits[i];
-    }
-}
-
-/* The base model's training completions come in four styles. SFT has two phases: first
-   ("pretraining") mostly worked chains, so that the model learns to reason; then (its "habits",
-   the last fifth of the steps) mostly guesses. The base model can reason but seldom does, like
-   the pretrained models R1-Zero started from. Guesses are right half of the time. */
-enum { CHAIN, GUESS, ANSWER_ONLY, PLAIN };
-static const float style_shares[2][4] = {{0.80f, 0.10f, 0.05f, 0.05f},  /* phase 1 */
-                                         {0.15f, 0.45f, 0.20f, 0.20f}}; /* phase 2 */
-
-static void base_completion(const problem *p, int phase, grpo_rng *rng, char *out, size_t size) {
-    char chain[128];
-    int guess = atoi(p->gold), style = 0;
-    if (grpo_rng_uniform(rng) < 0.5f) guess += (grpo_rng_next(rng) % 2 ? 1 : -1) * (1 + (int)(grpo_rng_next(rng) % 3));
-    for (float u = grpo_rng_uniform(rng); style < 3 && u >= style_shares[phase][style]; style++) u -= style_shares[phase][style];
-    switch (style) {
-    case CHAIN:        /* the worked chain, in the format */
-        write_chain(p, chain, sizeof chain);
-        snprintf(out, size, "<think>\n%s</think>\n<answer>%s</answer>", chain, p->gold);
-        break;
-    case GUESS:        /* the format, but no working */
-        snprintf(out, size, "<think>\nthat is easy\n</think>\n<answer>%d</answer>", guess);
-        break;
-    case ANSWER_ONLY:  /* no think tags: format reward 0 */
-        snprintf(out, size, "<answer>%d</answer>", guess);
-        break;
-    default:           /* plain text: format and accuracy rewards 0 */
-        snprintf(out, size, "the sum is %d", guess);
-    }
-}
-
-/* The prompt. R1-Zero's template (grpo_r1_zero_prompt) wraps the question in 418 bytes of
-   English: for a byte-level model 418 tokens, four times the question and the longest answer
-   together. A model trained from random weights cannot read English; to it the template would
-   be a constant prefix that makes every training row 4.7x longer (a context of 512 instead of
-   160) and the demo several times slower. So we keep the template's frame, the part this model
-   does see: "User: <question>. Assistant:". */
-static void make_prompt(const problem *p, char *out, size_t size) {
-    snprintf(out, size, "User: %s. Assistant:", p->question);
-}
-
-/* Held-out problems are never trained on: a problem is known by its list of digits. */
-static uint64_t problem_key(const problem *p) {
-    uint64_t key = 0;
-    for (int i = 0; i < p->n; i++) key = key * 10 + (uint64_t)p->digits[i];
-    return key;
-}
-static int compare_keys(const void *a, const void *b) {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-typedef struct { uint64_t *keys; int n; } key_set; /* sorted */
-static void make_training_problem(grpo_rng *rng, const key_set *held_out, problem *p) {
-    uint64_t key;
-    do {
-        make_problem(rng, p);
-        key = problem_key(p);
-    } while (bsearch(&key, held_out->keys, (size_t)held_out->n, sizeof key, compare_keys));
-}
 
 /* ---------------------------------------------------------------------------------------
    Settings, progress, samples */
@@ -140,12 +44,6 @@ typedef struct {
     float grpo_lr, beta;
     int eval_problems, eval_k;
 } settings;
-
-static double now(void) {
-    struct timespec t;
-    timespec_get(&t, TIME_UTC);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
 
 /* grpo_evaluate calls this for every completion; we show the first sample of the first six
    problems, to see what the model writes before and after GRPO. */
@@ -188,7 +86,7 @@ static void usage(const char *program) {
            "  --grpo-lr X       GRPO learning rate (default 5e-5; try 5e-4 and watch it fall apart)\n"
            "  --beta X          KL coefficient (default 0.01)\n"
            "  --eval N          held-out problems (default 200), each sampled k = 8 times\n"
-           "  --smoke           a seconds-long run with a tiny model, to check that everything works\n"
+           "  --quick, --smoke  a seconds-long run with a tiny model, to check that everything works\n"
            "  --help            this text\n", program);
 }
 
@@ -197,7 +95,7 @@ int main(int argc, char **argv) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(argv[0]); return 0; }
-        if (!strcmp(a, "--smoke")) { s.d_model = 32, s.sft_steps = 10, s.grpo_steps = 3, s.prompts_per_step = 2, s.group_size = 4, s.eval_problems = 6, s.eval_k = 2; continue; }
+        if (!strcmp(a, "--smoke") || !strcmp(a, "--quick")) { s.d_model = 32, s.sft_steps = 10, s.grpo_steps = 3, s.prompts_per_step = 2, s.group_size = 4, s.eval_problems = 6, s.eval_k = 2; continue; }
         if (!value) { fprintf(stderr, "unknown option or missing value: %s (see --help)\n", a); return 2; }
         if (!strcmp(a, "--seed")) s.seed = strtoull(value, NULL, 10);
         else if (!strcmp(a, "--out")) s.out = value;
@@ -217,29 +115,15 @@ int main(int argc, char **argv) {
     grpo_rng rng = grpo_rng_seed(s.seed);
 
     /* The held-out problems come first, from their own random stream. */
-    problem *held_out = (problem *)calloc((size_t)s.eval_problems, sizeof(problem));
-    grpo_example *held_out_examples = (grpo_example *)calloc((size_t)s.eval_problems, sizeof(grpo_example));
-    char (*held_out_prompts)[48] = calloc((size_t)s.eval_problems, 48);
-    key_set held_out_keys = {(uint64_t *)calloc((size_t)s.eval_problems, sizeof(uint64_t)), s.eval_problems};
-    grpo_rng held_out_rng = grpo_rng_seed(s.seed + 1000003);
-    for (int i = 0; i < s.eval_problems; i++) {
-        make_problem(&held_out_rng, &held_out[i]);
-        make_prompt(&held_out[i], held_out_prompts[i], sizeof held_out_prompts[i]);
-        held_out_examples[i].prompt = held_out_prompts[i], held_out_examples[i].gold = held_out[i].gold;
-        held_out_keys.keys[i] = problem_key(&held_out[i]);
-    }
-    qsort(held_out_keys.keys, (size_t)s.eval_problems, sizeof(uint64_t), compare_keys);
+    held_out_split held_out;
+    held_out_create(&held_out, s.seed, s.eval_problems);
+    const grpo_example *held_out_examples = held_out.set.examples;
 
     /* ---- 2. The base model: SFT from random weights on the mix of styles ---- */
     grpo_config config = {0};  /* zero means default: byte vocabulary, RoPE, SwiGLU, tied head */
     config.d_model = s.d_model, config.n_layers = s.n_layers, config.n_heads = 4, config.context_length = s.context;
     grpo_model model;
     TRY(grpo_model_create(&model, &config, s.seed));
-    grpo_adamw optimizer;
-    grpo_adamw_config adamw = {0};
-    adamw.learning_rate = s.sft_lr, adamw.warmup_steps = s.sft_steps / 20, adamw.weight_decay = 0.01f;
-    adamw.schedule = GRPO_SCHEDULE_COSINE, adamw.total_steps = s.sft_steps, adamw.min_lr_ratio = 0.1f;
-    TRY(grpo_adamw_create(&optimizer, &model, &adamw));
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
@@ -247,31 +131,11 @@ int main(int argc, char **argv) {
     printf("R1-Zero demo, seed %llu: a %zu-parameter model (d_model %d, %d layers, context %d), %d threads\n",
            (unsigned long long)s.seed, model.num_parameters, s.d_model, s.n_layers, s.context, threads);
     printf("\nSFT into a base model: %d steps of %d examples, from random weights\n", s.sft_steps, s.sft_batch);
-    grpo_sft_example *batch = (grpo_sft_example *)calloc((size_t)s.sft_batch, sizeof(grpo_sft_example));
-    char (*texts)[2][192] = calloc((size_t)s.sft_batch, sizeof *texts);
-    double loss_sum = 0.0, sft_start = now();
-    for (int step = 0; step < s.sft_steps; step++) {
-        for (int b = 0; b < s.sft_batch; b++) {
-            problem p;
-            make_training_problem(&rng, &held_out_keys, &p);
-            make_prompt(&p, texts[b][0], sizeof texts[b][0]);
-            base_completion(&p, step >= s.sft_steps * 4 / 5, &rng, texts[b][1], sizeof texts[b][1]);
-            batch[b].prompt = texts[b][0], batch[b].completion = texts[b][1];
-        }
-        grpo_sft_metrics m;
-        TRY(grpo_sft_step(&model, &optimizer, &tokenizer, batch, s.sft_batch, &m));
-        loss_sum += m.loss;
-        if ((step + 1) % 50 == 0 || step + 1 == s.sft_steps) {
-            int n = step % 50 + 1;
-            printf("  sft step %4d/%d  loss %.3f  lr %.1e  %4.0f s\n", step + 1, s.sft_steps, loss_sum / n, m.learning_rate, now() - start);
-            fflush(stdout);
-            loss_sum = 0.0;
-        }
-    }
+    double sft_start = now(); /* AdamW, cosine schedule; the data: digit_sum.h */
+    train_base_model(&model, &tokenizer, &rng, &held_out, s.sft_steps, s.sft_batch, s.sft_lr, start);
     double sft_seconds = now() - sft_start;
     snprintf(path, sizeof path, "%s/base.ckpt", s.out);
     TRY(grpo_checkpoint_save(path, &model, NULL, NULL));
-    grpo_adamw_destroy(&optimizer);
 
     /* ---- 4a. The base model on the held-out problems ---- */
     snprintf(path, sizeof path, "%s/samples.txt", s.out);
@@ -279,10 +143,10 @@ int main(int argc, char **argv) {
     grpo_eval_result before = evaluate(&model, &tokenizer, &s, held_out_examples, "base model", samples);
 
     /* ---- 3. GRPO with the accuracy and format rewards ---- */
-    grpo_reward rewards[2] = {{GRPO_REWARD_ACCURACY, 1.0f, NULL, NULL, NULL, 0, 0}, {GRPO_REWARD_FORMAT, 1.0f, NULL, NULL, NULL, 0, 0}};
     grpo_trainer_config tc = {0};
     tc.prompts_per_step = s.prompts_per_step, tc.group_size = s.group_size, tc.max_completion_tokens = s.max_completion;
-    tc.rewards = rewards, tc.n_rewards = 2, tc.tokenizer = &tokenizer, tc.seed = s.seed;
+    tc.rewards = r1_rewards, tc.n_rewards = 2;   /* accuracy and format, weight 1 each (digit_sum.h) */
+    tc.tokenizer = &tokenizer, tc.seed = s.seed;
     tc.sampling.temperature = 1.0f;              /* R1-Zero samples its rollouts at temperature 1 */
     tc.loss.beta = s.beta;                       /* KL to the base model, k3 estimator */
     tc.loss.loss_type = GRPO_LOSS_DAPO;          /* token-level: a long answer gains no weight just by being long */
@@ -293,21 +157,16 @@ int main(int argc, char **argv) {
     FILE *metrics_log = fopen(path, "w");
     if (!metrics_log) { fprintf(stderr, "error: cannot write %s\n", path); return 1; }
     int B = s.prompts_per_step;
-    problem *step_problems = (problem *)calloc((size_t)B, sizeof(problem));
-    grpo_example *step_examples = (grpo_example *)calloc((size_t)B, sizeof(grpo_example));
-    char (*step_prompts)[48] = calloc((size_t)B, 48);
+    problem_set step_problems;
+    problem_set_create(&step_problems, B);
     printf("\nGRPO: %d steps of %d prompts x %d completions, rewards accuracy + format, lr %.0e, beta %g\n",
            s.grpo_steps, B, s.group_size, s.grpo_lr, s.beta);
     printf("  (means over 5 steps of the rollouts, sampled at temperature 1: accuracy and format are the shares that score 1)\n");
     double grpo_start = now(), sums[5] = {0};
     for (int step = 0; step < s.grpo_steps; step++) {
-        for (int i = 0; i < B; i++) {  /* fresh problems every step, never a held-out one */
-            make_training_problem(&rng, &held_out_keys, &step_problems[i]);
-            make_prompt(&step_problems[i], step_prompts[i], sizeof step_prompts[i]);
-            step_examples[i].prompt = step_prompts[i], step_examples[i].gold = step_problems[i].gold;
-        }
+        draw_training_problems(&rng, &held_out, &step_problems); /* fresh problems every step, never a held-out one */
         grpo_metrics m;
-        TRY(grpo_trainer_step(&trainer, step_examples, B, &m));
+        TRY(grpo_trainer_step(&trainer, step_problems.examples, B, &m));
         char line[4096];
         grpo_metrics_json(&m, line, sizeof line);
         fprintf(metrics_log, "%s\n", line);
@@ -357,8 +216,8 @@ int main(int argc, char **argv) {
         fclose(summary);
     }
     printf("wrote %s/: metrics.jsonl, samples.txt, summary.json, base.ckpt, r1_zero.ckpt\n", s.out);
-    free(held_out), free(held_out_examples), free(held_out_prompts), free(held_out_keys.keys);
-    free(batch), free(texts), free(step_problems), free(step_examples), free(step_prompts);
+    held_out_destroy(&held_out);
+    problem_set_destroy(&step_problems);
     grpo_model_destroy(&model);
     return 0;
 }
