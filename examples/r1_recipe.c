@@ -63,7 +63,7 @@ static void usage(const char *program) {
            "  --base FILE         start from this base model checkpoint (e.g. build/demo/base.ckpt from\n"
            "                      make demo: the same seed gives the same model) instead of training it\n"
            "  --base-steps N      SFT steps of 32 examples that make the base model (default 800)\n"
-           "  --cold-start N      well-formed worked chains for the cold start (default 256)\n"
+           "  --cold-start N      well-formed worked chains for the cold start (default 32)\n"
            "  --grpo-steps N      steps of each GRPO stage, 8 prompts x 8 completions (default 50)\n"
            "  --rs-prompts N      prompts for rejection sampling, 4 samples each (default 1024)\n"
            "  --eval N            held-out problems (default 200), each sampled k = 8 times\n"
@@ -79,7 +79,7 @@ static stage_row row(const char *stage, grpo_model *model, const grpo_tokenizer 
 }
 
 int main(int argc, char **argv) {
-    settings s = {1, "build/recipe", NULL, 128, 2, 160, 800, 32, 2e-3f, 256, 3, 5e-4f, 50, 50, 8, 8, 112, 5e-5f, 0.01f,
+    settings s = {1, "build/recipe", NULL, 128, 2, 160, 800, 32, 2e-3f, 32, 3, 5e-4f, 50, 50, 8, 8, 112, 5e-5f, 0.01f,
                   1024, 4, 2.0f, 2, 200, 8};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *value = i + 1 < argc ? argv[i + 1] : NULL;
