@@ -246,23 +246,22 @@ static double work_flops(const work *w, size_t n_parameters) {
     return (2.0 * w->forward_tokens + 6.0 * w->trained_tokens) * (double)n_parameters;
 }
 
-/* One model's held-out figures: R1's evaluation (SPEC.md section 8), k samples per problem at
-   temperature 0.6 and top-p 0.95 (the config's zeros), and greedy decoding reported apart. */
-typedef struct { grpo_eval_result sampled, greedy; } held_out_figures;
-
-static held_out_figures evaluate_held_out(grpo_model *model, const grpo_tokenizer *tokenizer, const held_out_split *held_out,
+/* A model's held-out figures, R1's evaluation (SPEC.md section 8): k samples per problem at
+   temperature 0.6 and top-p 0.95 (the config's zeros) give pass@1, cons@k (majority vote) and
+   the format rate; a second, greedy run gives greedy accuracy, reported apart. */
+static grpo_eval_result evaluate_held_out(grpo_model *model, const grpo_tokenizer *tokenizer, const held_out_split *held_out,
                                           int k, int max_completion, uint64_t seed) {
-    held_out_figures f;
+    grpo_eval_result result;
     grpo_eval_config eval = {0};
     eval.samples_per_problem = k, eval.max_completion_tokens = max_completion, eval.tokenizer = tokenizer;
     eval.sampling.seed = seed; /* the same random streams for every model */
-    TRY(grpo_evaluate(model, &eval, held_out->set.examples, held_out->set.n, NULL, &f.sampled));
-    eval.samples_per_problem = 1, eval.sampling.greedy = 1;
-    TRY(grpo_evaluate(model, &eval, held_out->set.examples, held_out->set.n, NULL, &f.greedy));
-    printf("  -> held-out: pass@1 %.1f %%  greedy %.1f %%  format %.1f %%  length %.1f\n", 100 * f.sampled.pass_at_1,
-           100 * f.greedy.pass_at_1, 100 * f.sampled.format_rate, f.sampled.mean_length);
+    eval.greedy_run = 1;
+    TRY(grpo_evaluate(model, &eval, held_out->set.examples, held_out->set.n, NULL, &result));
+    printf("  -> held-out: pass@1 %.1f %%  cons@%d %.1f %%  greedy %.1f %%  format %.1f %%  length %.1f  (%.0f s)\n",
+           100 * result.pass_at_1, k, 100 * result.cons_at_k, 100 * result.greedy_accuracy, 100 * result.format_rate,
+           result.mean_length, result.seconds);
     fflush(stdout);
-    return f;
+    return result;
 }
 
 /* GRPO as the R1-Zero demo runs it: fresh training problems every step, B prompts x G
@@ -319,137 +318,75 @@ static work grpo_stage(grpo_model *model, const grpo_tokenizer *tokenizer, const
 }
 
 /* ---------------------------------------------------------------------------------------
-   SFT data and rejection sampling. */
-typedef struct {
-    char prompt[PROMPT_SIZE], completion[COMPLETION_SIZE], answer[4];
-} record;
-typedef struct { record *records; int count, capacity; } record_list;
+   SFT on a dataset (grpo_sft_train) and rejection sampling (grpo_rejection_sample). */
 
-static void record_list_append(record_list *list, const char *prompt, const char *completion, const char *answer) {
-    if (list->count == list->capacity) {
-        list->capacity = list->capacity ? 2 * list->capacity : 256;
-        list->records = (record *)realloc(list->records, (size_t)list->capacity * sizeof(record));
-        if (!list->records) { fprintf(stderr, "error: out of memory\n"); exit(1); }
+/* The problems' worked chains in the format, as SFT data: the cold start's, and an eval set. */
+static void append_reasoned_answers(grpo_dataset *data, const problem_set *problems) {
+    for (int i = 0; i < problems->n; i++) {
+        char completion[COMPLETION_SIZE];
+        write_reasoned_answer(&problems->problems[i], completion, sizeof completion);
+        TRY(grpo_dataset_append(data, problems->prompts[i], completion, problems->problems[i].gold));
     }
-    record *r = &list->records[list->count++];
-    snprintf(r->prompt, sizeof r->prompt, "%s", prompt);
-    snprintf(r->completion, sizeof r->completion, "%s", completion);
-    snprintf(r->answer, sizeof r->answer, "%s", answer);
 }
 
-/* SFT on a list of (prompt, completion) pairs: `epochs` passes in a fresh random order each,
-   batches of batch_size, AdamW with a 5 % warm-up and cosine decay to 10 %. */
-static work sft_on(grpo_model *model, const grpo_tokenizer *tok, const record_list *data, int epochs, int batch_size,
-                   float learning_rate, grpo_rng *rng, double start) {
+static void show_sft_log(void *user, const grpo_sft_log *log) {
+    printf("  sft step %4d (epoch %d)  loss %.3f", log->step, log->epoch, log->train_loss);
+    if (log->eval_loss == log->eval_loss) printf("  held-out loss %.3f", log->eval_loss); /* NaN: not evaluated */
+    printf("  lr %.1e  %4.0f s\n", log->learning_rate, now() - *(const double *)user);
+    fflush(stdout);
+}
+
+/* SFT on the (prompt, completion) records of data: `epochs` passes, each in a fresh order,
+   batches of batch_size, AdamW with a 5 % warm-up and cosine decay to 10 %, weight decay 0.01.
+   eval (may be NULL) gives a held-out loss after each epoch. */
+static work sft_on(grpo_model *model, const grpo_tokenizer *tokenizer, const grpo_dataset *data, const grpo_dataset *eval,
+                   int epochs, int batch_size, float learning_rate, uint64_t seed, double start) {
     work w = {0, 0, now()};
-    int n = data->count, steps_per_epoch = (n + batch_size - 1) / batch_size, steps = epochs * steps_per_epoch;
+    grpo_sft_config sft = {0};
+    sft.batch_size = batch_size, sft.epochs = epochs, sft.seed = seed;
+    int steps = grpo_sft_total_steps(data->count, &sft);
+    sft.log_every = steps / epochs > 0 ? steps / epochs : 1; /* about once an epoch */
+    sft.on_log = show_sft_log, sft.user = &start;
     grpo_adamw optimizer;
     grpo_adamw_config adamw = {0};
     adamw.learning_rate = learning_rate, adamw.warmup_steps = steps / 20, adamw.weight_decay = 0.01f;
     adamw.schedule = GRPO_SCHEDULE_COSINE, adamw.total_steps = steps, adamw.min_lr_ratio = 0.1f;
     TRY(grpo_adamw_create(&optimizer, model, &adamw));
-    int *order = (int *)checked_calloc((size_t)n, sizeof(int));
-    grpo_sft_example *batch = (grpo_sft_example *)checked_calloc((size_t)batch_size, sizeof(grpo_sft_example));
-    for (int i = 0; i < n; i++) order[i] = i;
-    for (int epoch = 0; epoch < epochs; epoch++) {
-        for (int i = n - 1; i > 0; i--) { /* Fisher-Yates */
-            int j = (int)(grpo_rng_next(rng) % (uint64_t)(i + 1)), swap = order[i];
-            order[i] = order[j], order[j] = swap;
-        }
-        double loss_sum = 0.0;
-        for (int first = 0; first < n; first += batch_size) {
-            int count = n - first < batch_size ? n - first : batch_size;
-            for (int b = 0; b < count; b++) {
-                const record *r = &data->records[order[first + b]];
-                batch[b].prompt = r->prompt, batch[b].completion = r->completion;
-                w.trained_tokens += (double)(strlen(r->prompt) + strlen(r->completion)) + 2; /* BOS, EOS */
-            }
-            grpo_sft_metrics m;
-            TRY(grpo_sft_step(model, &optimizer, tok, batch, count, &m));
-            loss_sum += m.loss;
-        }
-        printf("  sft epoch %d/%d  %d steps  loss %.3f  %4.0f s\n", epoch + 1, epochs, steps_per_epoch, loss_sum / steps_per_epoch, now() - start);
-        fflush(stdout);
-    }
-    free(order), free(batch);
+    TRY(grpo_sft_train(model, &optimizer, tokenizer, data, eval, &sft, NULL));
     grpo_adamw_destroy(&optimizer);
+    for (int i = 0; i < data->count; i++) /* BOS, prompt, completion, EOS; once per epoch */
+        w.trained_tokens += epochs * ((double)strlen(data->records[i].prompt) + (double)strlen(data->records[i].completion) + 2.0);
     w.seconds = now() - w.seconds;
     return w;
 }
 
 /* Rejection sampling: `samples` completions for each of n_prompts fresh training problems,
    sampled at temperature 1 (the rollouts' temperature: more variety than 0.6); a completion is
-   kept when its reward (accuracy + format) reaches threshold and no kept completion of the
-   same prompt has the same text. */
-typedef struct {
-    const problem_set *problems;
-    float threshold;
-    record_list *kept;
-    int first_of_problem, sampled, passed;
-} rejection_state;
-
-static void keep_if_good(void *user, int problem_index, int sample, const char *completion, int correct, int formatted) {
-    rejection_state *state = (rejection_state *)user;
-    const grpo_example *ex = &state->problems->examples[problem_index];
-    (void)correct, (void)formatted;
-    if (sample == 0) state->first_of_problem = state->kept->count;
-    state->sampled++;
-    float values[2];
-    float reward = grpo_reward_completion(r1_rewards, 2, ex->prompt, completion, strlen(completion), 0, ex->gold, values);
-    if (!(reward >= state->threshold)) return;
-    state->passed++;
-    for (int i = state->first_of_problem; i < state->kept->count; i++)
-        if (!strcmp(state->kept->records[i].completion, completion)) return;
-    if (strlen(completion) < COMPLETION_SIZE) record_list_append(state->kept, ex->prompt, completion, ex->gold);
-}
-
-typedef struct { int prompts, sampled, passed, kept; work cost; } rejection_stats;
-
-static rejection_stats rejection_sample(grpo_model *model, const grpo_tokenizer *tok, const held_out_split *held_out, grpo_rng *rng,
-                                        int n_prompts, int samples, float threshold, int max_completion, record_list *kept) {
-    rejection_stats stats = {n_prompts, 0, 0, 0, {0, 0, now()}};
+   kept when its reward (accuracy + format) reaches threshold -- 2: correct and well-formed --
+   and no kept completion of the same prompt has the same text. Appends to kept; prompt_tokens
+   (may be NULL) receives the prompts' tokens, BOS included, for compute estimates. */
+static grpo_rejection_result rejection_sample(grpo_model *model, const grpo_tokenizer *tokenizer, const held_out_split *held_out,
+                                              grpo_rng *rng, int n_prompts, int samples, float threshold, int max_completion,
+                                              grpo_dataset *kept, double *prompt_tokens) {
     problem_set prompts;
     problem_set_create(&prompts, n_prompts);
     draw_training_problems(rng, held_out, &prompts);
-    rejection_state state = {&prompts, threshold, kept, 0, 0, 0};
-    grpo_eval_config c = {0};
-    c.samples_per_problem = samples, c.max_completion_tokens = max_completion, c.tokenizer = tok;
-    c.sampling.temperature = 1.0f, c.sampling.top_p = 1.0f, c.sampling.seed = grpo_rng_next(rng);
-    c.on_completion = keep_if_good, c.user = &state;
-    grpo_eval_result result;
-    TRY(grpo_evaluate(model, &c, prompts.examples, prompts.n, NULL, &result));
-    stats.sampled = state.sampled, stats.passed = state.passed, stats.kept = kept->count;
-    stats.cost.forward_tokens = (double)n_prompts * samples * result.mean_length;
-    for (int i = 0; i < n_prompts; i++) stats.cost.forward_tokens += 1.0 + (double)strlen(prompts.prompts[i]);
-    stats.cost.seconds = now() - stats.cost.seconds;
+    grpo_rejection_config rc = {0};
+    rc.samples_per_prompt = samples, rc.threshold = threshold, rc.max_completion_tokens = max_completion;
+    rc.sampling.temperature = 1.0f, rc.sampling.seed = grpo_rng_next(rng);
+    rc.tokenizer = tokenizer, rc.rewards = r1_rewards, rc.n_rewards = 2;
+    grpo_rejection_result result;
+    TRY(grpo_rejection_sample(model, &rc, prompts.examples, prompts.n, kept, &result));
+    printf("  %d sampled, %d passed (%.1f %%), %d kept after de-duplication, from %d of %d prompts (%.0f s)\n", result.sampled,
+           result.passed, 100.0 * result.passed / (result.sampled ? result.sampled : 1), result.kept, result.prompts_with_any,
+           result.prompts, result.seconds);
+    fflush(stdout);
+    if (prompt_tokens) {
+        *prompt_tokens = 0.0;
+        for (int i = 0; i < prompts.n; i++) *prompt_tokens += 1.0 + (double)strlen(prompts.prompts[i]);
+    }
     problem_set_destroy(&prompts);
-    return stats;
-}
-
-static void write_json_string(FILE *f, const char *text) {
-    fputc('"', f);
-    for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
-        if (*c == '"' || *c == '\\') fprintf(f, "\\%c", *c);
-        else if (*c == '\n') fputs("\\n", f);
-        else if (*c < 0x20) fprintf(f, "\\u%04x", *c);
-        else fputc(*c, f);
-    }
-    fputc('"', f);
-}
-
-static void save_jsonl(const char *path, const record_list *list) {
-    FILE *f = fopen(path, "w");
-    if (!f) { fprintf(stderr, "error: cannot write %s\n", path); exit(1); }
-    for (int i = 0; i < list->count; i++) {
-        fputs("{\"prompt\": ", f);
-        write_json_string(f, list->records[i].prompt);
-        fputs(", \"completion\": ", f);
-        write_json_string(f, list->records[i].completion);
-        fputs(", \"answer\": ", f);
-        write_json_string(f, list->records[i].answer);
-        fputs("}\n", f);
-    }
-    fclose(f);
+    return result;
 }
 
 #endif /* DIGIT_SUM_H */

@@ -62,7 +62,7 @@ static work make_base(grpo_model *model, int d_model, const settings *s, const g
 
 typedef struct {
     const char *model;
-    held_out_figures figures;
+    grpo_eval_result figures;
     double gflops_student, gflops_total, seconds;
 } table_row;
 
@@ -99,7 +99,8 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(argv[0]); return 0; }
         if (!strcmp(a, "--quick")) {
             s.teacher_d_model = 32, s.student_d_model = 16, s.base_steps = 10, s.grpo_steps = 2, s.prompts_per_step = 2, s.group_size = 4;
-            s.rs_prompts = 4, s.rs_samples = 2, s.rs_threshold = 0.0f, s.eval_problems = 6, s.eval_k = 2;
+            s.rs_prompts = 4, s.rs_samples = 2, s.eval_problems = 6, s.eval_k = 2;
+            s.rs_threshold = -1.0f; /* every sample passes (the rewards are >= 0) */
             continue;
         }
         if (!value) { fprintf(stderr, "unknown option or missing value: %s (see --help)\n", a); return 2; }
@@ -140,38 +141,43 @@ int main(int argc, char **argv) {
     work teacher_base_cost = make_base(&teacher, s.teacher_d_model, &s, &tokenizer, &held_out, "teacher", start);
     size_t N_teacher = teacher.num_parameters;
     save(&teacher, &s, "teacher_base");
-    held_out_figures teacher_base_figures = evaluate_held_out(&teacher, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
+    grpo_eval_result teacher_base_figures = evaluate_held_out(&teacher, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
     work student_base_cost = make_base(&student_base, s.student_d_model, &s, &tokenizer, &held_out, "student", start);
     size_t N_student = student_base.num_parameters;
     save(&student_base, &s, "student_base");
-    held_out_figures student_base_figures = evaluate_held_out(&student_base, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
+    grpo_eval_result student_base_figures = evaluate_held_out(&student_base, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
 
     printf("\n2. the teacher's GRPO: %d steps of %d prompts x %d completions, accuracy + format rewards, lr %.0e, beta %g\n",
            teacher_grpo.steps, teacher_grpo.prompts_per_step, teacher_grpo.group_size, teacher_grpo.learning_rate, teacher_grpo.beta);
     snprintf(path, sizeof path, "%s/teacher_grpo.jsonl", s.out);
     work teacher_grpo_cost = grpo_stage(&teacher, &tokenizer, &teacher_grpo, &held_out, &rng, path, start);
     save(&teacher, &s, "teacher");
-    held_out_figures teacher_figures = evaluate_held_out(&teacher, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
+    grpo_eval_result teacher_figures = evaluate_held_out(&teacher, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
 
     /* ---- 3. Distillation: the teacher's filtered samples, then SFT of the student base ---- */
     printf("\n3. distillation: %d teacher samples for each of %d fresh prompts at temperature 1; keep reward >= %g, no duplicates\n",
            s.rs_samples, s.rs_prompts, s.rs_threshold);
-    record_list samples = {0};
-    rejection_stats rs = rejection_sample(&teacher, &tokenizer, &held_out, &rng, s.rs_prompts, s.rs_samples, s.rs_threshold,
-                                          s.max_completion, &samples);
+    grpo_dataset samples = {0};
+    double prompt_tokens;
+    grpo_rejection_result rs = rejection_sample(&teacher, &tokenizer, &held_out, &rng, s.rs_prompts, s.rs_samples, s.rs_threshold,
+                                                s.max_completion, &samples, &prompt_tokens);
     snprintf(path, sizeof path, "%s/distill.jsonl", s.out);
-    save_jsonl(path, &samples);
-    printf("  %d sampled, %d passed (%.1f %%), %d kept, written to %s (%.0f s)\n", rs.sampled, rs.passed,
-           100.0 * rs.passed / (rs.sampled ? rs.sampled : 1), rs.kept, path, rs.cost.seconds);
+    TRY(grpo_dataset_save_jsonl(&samples, path));
+    printf("  written to %s\n", path);
+    /* The sampling's cost: each prompt once and each sampled token once through the teacher. The
+       rejection sampler does not count the tokens it samples: the teacher's held-out mean length
+       stands in for their mean (at temperature 0.6 rather than 1). */
+    work sampling_cost = {prompt_tokens + (double)rs.sampled * teacher_figures.mean_length, 0, rs.seconds};
     grpo_model distilled;  /* a copy of the student base */
     TRY(grpo_model_create(&distilled, &student_base.config, s.seed));
     TRY(grpo_model_copy_weights(&distilled, &student_base));
     work distill_cost = {0, 0, 0};
     printf("  SFT of the student base on them, %d epochs\n", s.distill_epochs);
-    if (samples.count > 0) distill_cost = sft_on(&distilled, &tokenizer, &samples, s.distill_epochs, s.batch_size, s.distill_lr, &rng, start);
+    if (samples.count > 0)
+        distill_cost = sft_on(&distilled, &tokenizer, &samples, NULL, s.distill_epochs, s.batch_size, s.distill_lr, grpo_rng_next(&rng), start);
     else printf("  nothing passed the filter: the student base stays as it is\n");
     save(&distilled, &s, "student_distilled");
-    held_out_figures distilled_figures = evaluate_held_out(&distilled, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
+    grpo_eval_result distilled_figures = evaluate_held_out(&distilled, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
 
     /* ---- 4. The same student base, trained by GRPO directly ---- */
     printf("\n4. the student's own GRPO: %d steps, lr %.0e\n", student_grpo.steps, student_grpo.learning_rate);
@@ -179,14 +185,14 @@ int main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/student_grpo.jsonl", s.out);
     work student_grpo_cost = grpo_stage(student, &tokenizer, &student_grpo, &held_out, &rng, path, start);
     save(student, &s, "student_grpo");
-    held_out_figures student_figures = evaluate_held_out(student, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
+    grpo_eval_result student_figures = evaluate_held_out(student, &tokenizer, &held_out, s.eval_k, s.max_completion, s.seed);
 
     /* ---- The table. Compute beyond the student base, which both paths share: distillation
        pays for the teacher's RL and sampling (the teacher's own base, like DeepSeek-V3's
        pretraining, is listed apart) and the student's SFT; the other path for the student's RL. */
     double giga = 1e9;
     double distill_student = work_flops(&distill_cost, N_student) / giga;
-    double distill_total = distill_student + (work_flops(&teacher_grpo_cost, N_teacher) + work_flops(&rs.cost, N_teacher)) / giga;
+    double distill_total = distill_student + (work_flops(&teacher_grpo_cost, N_teacher) + work_flops(&sampling_cost, N_teacher)) / giga;
     double grpo_student = work_flops(&student_grpo_cost, N_student) / giga;
     table_row rows[5] = {
         {"teacher base (SFT)", teacher_base_figures, 0, work_flops(&teacher_base_cost, N_teacher) / giga, teacher_base_cost.seconds},
@@ -194,42 +200,47 @@ int main(int argc, char **argv) {
         {"student base (SFT)", student_base_figures, work_flops(&student_base_cost, N_student) / giga,
          work_flops(&student_base_cost, N_student) / giga, student_base_cost.seconds},
         {"student distilled from teacher", distilled_figures, distill_student, distill_total,
-         distill_cost.seconds + rs.cost.seconds + teacher_grpo_cost.seconds},
+         distill_cost.seconds + sampling_cost.seconds + teacher_grpo_cost.seconds},
         {"student by GRPO directly", student_figures, grpo_student, grpo_student, student_grpo_cost.seconds},
     };
-    int n_rows = 5;
     double seconds = now() - start;
-    printf("\nheld-out, %d problems: pass@1 over k = %d samples at temperature 0.6, top-p 0.95; greedy apart\n", held_out.set.n, s.eval_k);
+    printf("\nheld-out, %d problems: pass@1 and cons@%d over k = %d samples at temperature 0.6, top-p 0.95; greedy apart\n",
+           held_out.set.n, s.eval_k, s.eval_k);
     printf("teacher %zu parameters, student %zu; compute in GFLOPs (2N per forward token, 6N per trained token)\n", N_teacher, N_student);
-    printf("  %-32s %8s %8s %8s %8s %14s %14s %9s\n", "model", "pass@1", "greedy", "format", "length", "GFLOPs student", "GFLOPs total", "seconds");
-    for (int r = 0; r < n_rows; r++) {
-        const held_out_figures *f = &rows[r].figures;
-        printf("  %-32s %6.1f %% %6.1f %% %6.1f %% %8.1f %14.1f %14.1f %9.0f\n", rows[r].model, 100 * f->sampled.pass_at_1,
-               100 * f->greedy.pass_at_1, 100 * f->sampled.format_rate, f->sampled.mean_length, rows[r].gflops_student,
+    printf("  %-31s %8s %8s %8s %8s %7s %9s %9s %8s\n", "model", "pass@1", "cons@k", "greedy", "format", "length",
+           "GFLOP (student)", "GFLOP (total)", "seconds");
+    for (int r = 0; r < 5; r++) {
+        const grpo_eval_result *f = &rows[r].figures;
+        printf("  %-31s %6.1f %% %6.1f %% %6.1f %% %6.1f %% %7.1f %15.0f %13.0f %8.0f\n", rows[r].model, 100 * f->pass_at_1,
+               100 * f->cons_at_k, 100 * f->greedy_accuracy, 100 * f->format_rate, f->mean_length, rows[r].gflops_student,
                rows[r].gflops_total, rows[r].seconds);
     }
-    printf("  (the two student paths count what they add to the student base: distillation the teacher's GRPO,\n"
-           "   its %d samples and the student's SFT on %d of them; the other path the student's GRPO)\n", rs.sampled, rs.kept);
-    printf("summary: student pass@1 %.1f %% distilled vs %.1f %% by GRPO directly (base %.1f %%, teacher %.1f %%), in %.0f s\n",
-           100 * distilled_figures.sampled.pass_at_1, 100 * student_figures.sampled.pass_at_1, 100 * student_base_figures.sampled.pass_at_1,
-           100 * teacher_figures.sampled.pass_at_1, seconds);
+    printf("  (the student paths count what they add to the student base: distillation the teacher's GRPO, its %d\n"
+           "   samples and the student's SFT on the %d kept; the other path the student's GRPO. Seconds leave out evaluation)\n",
+           rs.sampled, rs.kept);
+    printf("summary: student pass@1 %.1f %% distilled vs %.1f %% by GRPO directly (base %.1f %%, teacher %.1f %%); "
+           "student compute %.0f vs %.0f GFLOP; in %.0f s\n",
+           100 * distilled_figures.pass_at_1, 100 * student_figures.pass_at_1, 100 * student_base_figures.pass_at_1,
+           100 * teacher_figures.pass_at_1, distill_student, grpo_student, seconds);
     snprintf(path, sizeof path, "%s/summary.json", s.out);
     FILE *summary = fopen(path, "w");
     if (!summary) { fprintf(stderr, "error: cannot write %s\n", path); return 1; }
     fprintf(summary, "{\"seed\": %llu, \"threads\": %d, \"teacher_parameters\": %zu, \"student_parameters\": %zu, \"eval_problems\": %d, "
-                     "\"k\": %d, \"seconds\": %.1f, \"rejection_sampling\": {\"prompts\": %d, \"sampled\": %d, \"passed\": %d, \"kept\": %d}, \"models\": [",
-            (unsigned long long)s.seed, threads, N_teacher, N_student, held_out.set.n, s.eval_k, seconds, rs.prompts, rs.sampled, rs.passed, rs.kept);
-    for (int r = 0; r < n_rows; r++) {
-        const held_out_figures *f = &rows[r].figures;
-        fprintf(summary, "%s{\"model\": \"%s\", \"pass_at_1\": %.4f, \"greedy\": %.4f, \"format_rate\": %.4f, \"mean_length\": %.2f, "
-                         "\"gflops_student\": %.2f, \"gflops_total\": %.2f, \"seconds\": %.1f}",
-                r ? ", " : "", rows[r].model, f->sampled.pass_at_1, f->greedy.pass_at_1, f->sampled.format_rate, f->sampled.mean_length,
+                     "\"k\": %d, \"seconds\": %.1f, \"grpo_steps\": %d, "
+                     "\"rejection_sampling\": {\"prompts\": %d, \"sampled\": %d, \"passed\": %d, \"kept\": %d}, \"models\": [",
+            (unsigned long long)s.seed, threads, N_teacher, N_student, held_out.set.n, s.eval_k, seconds, s.grpo_steps,
+            rs.prompts, rs.sampled, rs.passed, rs.kept);
+    for (int r = 0; r < 5; r++) {
+        const grpo_eval_result *f = &rows[r].figures;
+        fprintf(summary, "%s{\"model\": \"%s\", \"pass_at_1\": %.4f, \"cons_at_k\": %.4f, \"greedy\": %.4f, \"format_rate\": %.4f, "
+                         "\"mean_length\": %.2f, \"gflops_student\": %.2f, \"gflops_total\": %.2f, \"seconds\": %.1f}",
+                r ? ", " : "", rows[r].model, f->pass_at_1, f->cons_at_k, f->greedy_accuracy, f->format_rate, f->mean_length,
                 rows[r].gflops_student, rows[r].gflops_total, rows[r].seconds);
     }
     fprintf(summary, "]}\n");
     fclose(summary);
     printf("wrote %s/: summary.json, distill.jsonl, teacher_grpo.jsonl, student_grpo.jsonl, and the models' checkpoints\n", s.out);
-    free(samples.records);
+    grpo_dataset_destroy(&samples);
     held_out_destroy(&held_out);
     grpo_model_destroy(&teacher);
     grpo_model_destroy(&distilled);

@@ -48,12 +48,10 @@ typedef struct {
 /* One row of the table: the held-out figures after a stage, and what the stage took. */
 typedef struct {
     const char *stage;
-    held_out_figures figures;
+    grpo_eval_result figures;
     double seconds;
 } stage_row;
 
-/* ---------------------------------------------------------------------------------------
-   The run */
 static void usage(const char *program) {
     printf("usage: %s [options]\n"
            "DeepSeek-R1's recipe in miniature on the digit-sum task: base model, cold-start SFT, GRPO,\n"
@@ -78,6 +76,12 @@ static stage_row row(const char *stage, grpo_model *model, const grpo_tokenizer 
     return r;
 }
 
+static void save(const grpo_model *model, const settings *s, const char *name) {
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s.ckpt", s->out, name);
+    TRY(grpo_checkpoint_save(path, model, NULL, NULL));
+}
+
 int main(int argc, char **argv) {
     settings s = {1, "build/recipe", NULL, 128, 2, 160, 800, 32, 2e-3f, 32, 3, 5e-4f, 50, 50, 8, 8, 112, 5e-5f, 0.01f,
                   1024, 4, 2.0f, 2, 200, 8};
@@ -86,7 +90,8 @@ int main(int argc, char **argv) {
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) { usage(argv[0]); return 0; }
         if (!strcmp(a, "--quick")) {
             s.d_model = 32, s.base_steps = 10, s.cold_start_examples = 16, s.cold_start_epochs = 1, s.grpo1_steps = s.grpo2_steps = 2;
-            s.prompts_per_step = 2, s.group_size = 4, s.rs_prompts = 4, s.rs_samples = 2, s.rs_threshold = 0.0f, s.eval_problems = 6, s.eval_k = 2;
+            s.prompts_per_step = 2, s.group_size = 4, s.rs_prompts = 4, s.rs_samples = 2, s.eval_problems = 6, s.eval_k = 2;
+            s.rs_threshold = -1.0f; /* every sample passes (the rewards are >= 0) */
             continue;
         }
         if (!value) { fprintf(stderr, "unknown option or missing value: %s (see --help)\n", a); return 2; }
@@ -111,6 +116,8 @@ int main(int argc, char **argv) {
     grpo_tokenizer tokenizer = grpo_byte_tokenizer();
     held_out_split held_out;
     held_out_create(&held_out, s.seed, s.eval_problems);
+    grpo_dataset held_out_chains = {0}; /* the held-out problems' worked chains: SFT's held-out loss */
+    append_reasoned_answers(&held_out_chains, &held_out.set);
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
@@ -134,8 +141,7 @@ int main(int argc, char **argv) {
         grpo_rng rng = grpo_rng_seed(s.seed); /* as r1_zero.c: the same seed gives the same base model */
         train_base_model(&model, &tokenizer, &rng, &held_out, s.base_steps, s.batch_size, s.base_lr, start);
     }
-    snprintf(path, sizeof path, "%s/base.ckpt", s.out);
-    TRY(grpo_checkpoint_save(path, &model, NULL, NULL));
+    save(&model, &s, "base");
     rows[0] = row("0 base model", &model, &tokenizer, &s, &held_out, now() - stage_start);
     grpo_model base;  /* kept for stage 4, which starts from it again */
     TRY(grpo_model_create_reference(&base, &model));
@@ -146,19 +152,14 @@ int main(int argc, char **argv) {
     /* ---- 1. Cold start: SFT on a small set of well-formed worked chains ---- */
     stage_start = now();
     printf("\n1. cold start: SFT on %d well-formed worked chains, %d epochs\n", s.cold_start_examples, s.cold_start_epochs);
-    record_list cold_start = {0};
+    grpo_dataset cold_start = {0};
     problem_set chains;
     problem_set_create(&chains, s.cold_start_examples);
     draw_training_problems(&rng, &held_out, &chains);
-    for (int i = 0; i < chains.n; i++) {
-        char completion[COMPLETION_SIZE];
-        write_reasoned_answer(&chains.problems[i], completion, sizeof completion);
-        record_list_append(&cold_start, chains.prompts[i], completion, chains.problems[i].gold);
-    }
+    append_reasoned_answers(&cold_start, &chains);
     problem_set_destroy(&chains);
-    sft_on(&model, &tokenizer, &cold_start, s.cold_start_epochs, 16, s.sft_lr, &rng, start);
-    snprintf(path, sizeof path, "%s/cold_start.ckpt", s.out);
-    TRY(grpo_checkpoint_save(path, &model, NULL, NULL));
+    sft_on(&model, &tokenizer, &cold_start, &held_out_chains, s.cold_start_epochs, 16, s.sft_lr, grpo_rng_next(&rng), start);
+    save(&model, &s, "cold_start");
     rows[1] = row("1 cold start (SFT)", &model, &tokenizer, &s, &held_out, now() - stage_start);
 
     /* ---- 2. Reasoning RL: GRPO with accuracy + format rewards ---- */
@@ -167,31 +168,28 @@ int main(int argc, char **argv) {
            grpo.prompts_per_step, grpo.group_size, grpo.learning_rate, grpo.beta);
     snprintf(path, sizeof path, "%s/grpo1.jsonl", s.out);
     grpo_stage(&model, &tokenizer, &grpo, &held_out, &rng, path, start);
-    snprintf(path, sizeof path, "%s/grpo1.ckpt", s.out);
-    TRY(grpo_checkpoint_save(path, &model, NULL, NULL));
+    save(&model, &s, "grpo1");
     rows[2] = row("2 GRPO", &model, &tokenizer, &s, &held_out, now() - stage_start);
 
     /* ---- 3. Rejection sampling from the RL checkpoint ---- */
     printf("\n3. rejection sampling: %d samples for each of %d fresh prompts at temperature 1; keep reward >= %g, no duplicates\n",
            s.rs_samples, s.rs_prompts, s.rs_threshold);
-    record_list sampled = {0};
-    rejection_stats rs = rejection_sample(&model, &tokenizer, &held_out, &rng, s.rs_prompts, s.rs_samples, s.rs_threshold,
-                                          s.max_completion, &sampled);
+    grpo_dataset sampled = {0};
+    grpo_rejection_result rs = rejection_sample(&model, &tokenizer, &held_out, &rng, s.rs_prompts, s.rs_samples, s.rs_threshold,
+                                                s.max_completion, &sampled, NULL);
     snprintf(path, sizeof path, "%s/rejection_sampled.jsonl", s.out);
-    save_jsonl(path, &sampled);
-    printf("  %d sampled, %d passed (%.1f %%), %d kept after de-duplication (%.2f per prompt), written to %s (%.0f s)\n",
-           rs.sampled, rs.passed, 100.0 * rs.passed / (rs.sampled ? rs.sampled : 1), rs.kept, (double)rs.kept / rs.prompts,
-           path, rs.cost.seconds);
+    TRY(grpo_dataset_save_jsonl(&sampled, path));
+    printf("  written to %s\n", path);
 
     /* ---- 4. SFT on the rejection-sampled data, from the base model ---- */
     stage_start = now();
     TRY(grpo_model_copy_weights(&model, &base));
     printf("\n4. SFT from the base model on the %d rejection-sampled completions, %d epochs\n", sampled.count, s.sft2_epochs);
-    if (sampled.count > 0) sft_on(&model, &tokenizer, &sampled, s.sft2_epochs, s.batch_size, s.sft_lr, &rng, start);
+    if (sampled.count > 0)
+        sft_on(&model, &tokenizer, &sampled, &held_out_chains, s.sft2_epochs, s.batch_size, s.sft_lr, grpo_rng_next(&rng), start);
     else printf("  nothing passed the filter: the base model stays as it is\n");
-    snprintf(path, sizeof path, "%s/sft2.ckpt", s.out);
-    TRY(grpo_checkpoint_save(path, &model, NULL, NULL));
-    rows[3] = row("4 SFT on rejection samples", &model, &tokenizer, &s, &held_out, now() - stage_start + rs.cost.seconds);
+    save(&model, &s, "sft2");
+    rows[3] = row("4 SFT on rejection samples", &model, &tokenizer, &s, &held_out, now() - stage_start + rs.seconds);
 
     /* ---- 5. RL again ---- */
     stage_start = now();
@@ -199,41 +197,44 @@ int main(int argc, char **argv) {
     printf("\n5. GRPO again: %d steps\n", grpo.steps);
     snprintf(path, sizeof path, "%s/grpo2.jsonl", s.out);
     grpo_stage(&model, &tokenizer, &grpo, &held_out, &rng, path, start);
-    snprintf(path, sizeof path, "%s/r1.ckpt", s.out);
-    TRY(grpo_checkpoint_save(path, &model, NULL, NULL));
+    save(&model, &s, "r1");
     rows[4] = row("5 GRPO again", &model, &tokenizer, &s, &held_out, now() - stage_start);
 
     /* ---- The table ---- */
     double seconds = now() - start;
-    printf("\nheld-out, %d problems: pass@1 over k = %d samples at temperature 0.6, top-p 0.95; greedy apart\n", held_out.set.n, s.eval_k);
-    printf("  %-28s %8s %8s %8s %8s %9s\n", "stage", "pass@1", "greedy", "format", "length", "seconds");
+    printf("\nheld-out, %d problems: pass@1 and cons@%d over k = %d samples at temperature 0.6, top-p 0.95; greedy apart\n",
+           held_out.set.n, s.eval_k, s.eval_k);
+    printf("  %-28s %8s %8s %8s %8s %8s %9s\n", "stage", "pass@1", "cons@k", "greedy", "format", "length", "seconds");
     for (int r = 0; r < 5; r++) {
-        const held_out_figures *f = &rows[r].figures;
-        printf("  %-28s %6.1f %% %6.1f %% %6.1f %% %8.1f %9.0f\n", rows[r].stage, 100 * f->sampled.pass_at_1,
-               100 * f->greedy.pass_at_1, 100 * f->sampled.format_rate, f->sampled.mean_length, rows[r].seconds);
+        const grpo_eval_result *f = &rows[r].figures;
+        printf("  %-28s %6.1f %% %6.1f %% %6.1f %% %6.1f %% %8.1f %9.0f\n", rows[r].stage, 100 * f->pass_at_1, 100 * f->cons_at_k,
+               100 * f->greedy_accuracy, 100 * f->format_rate, f->mean_length, rows[r].seconds);
     }
-    printf("  (stage 3, rejection sampling: %d of %d samples passed, %d kept; its %.0f s are counted in stage 4's)\n",
-           rs.passed, rs.sampled, rs.kept, rs.cost.seconds);
+    printf("  (stage 3, rejection sampling: %d of %d samples passed, %d kept; its %.0f s are counted in stage 4's;\n"
+           "   the seconds of a stage leave out its evaluation)\n", rs.passed, rs.sampled, rs.kept, rs.seconds);
     printf("summary: pass@1 %.1f %% (base) -> %.1f %% (cold start) -> %.1f %% (GRPO) -> %.1f %% (SFT) -> %.1f %% (GRPO), in %.0f s\n",
-           100 * rows[0].figures.sampled.pass_at_1, 100 * rows[1].figures.sampled.pass_at_1, 100 * rows[2].figures.sampled.pass_at_1,
-           100 * rows[3].figures.sampled.pass_at_1, 100 * rows[4].figures.sampled.pass_at_1, seconds);
+           100 * rows[0].figures.pass_at_1, 100 * rows[1].figures.pass_at_1, 100 * rows[2].figures.pass_at_1,
+           100 * rows[3].figures.pass_at_1, 100 * rows[4].figures.pass_at_1, seconds);
     snprintf(path, sizeof path, "%s/summary.json", s.out);
     FILE *summary = fopen(path, "w");
     if (!summary) { fprintf(stderr, "error: cannot write %s\n", path); return 1; }
     fprintf(summary, "{\"seed\": %llu, \"parameters\": %zu, \"threads\": %d, \"eval_problems\": %d, \"k\": %d, \"seconds\": %.1f, "
+                     "\"cold_start_examples\": %d, \"grpo_steps\": [%d, %d], "
                      "\"rejection_sampling\": {\"prompts\": %d, \"sampled\": %d, \"passed\": %d, \"kept\": %d, \"seconds\": %.1f}, \"stages\": [",
-            (unsigned long long)s.seed, model.num_parameters, threads, held_out.set.n, s.eval_k, seconds,
-            rs.prompts, rs.sampled, rs.passed, rs.kept, rs.cost.seconds);
+            (unsigned long long)s.seed, model.num_parameters, threads, held_out.set.n, s.eval_k, seconds, s.cold_start_examples,
+            s.grpo1_steps, s.grpo2_steps, rs.prompts, rs.sampled, rs.passed, rs.kept, rs.seconds);
     for (int r = 0; r < 5; r++) {
-        const held_out_figures *f = &rows[r].figures;
-        fprintf(summary, "%s{\"stage\": \"%s\", \"pass_at_1\": %.4f, \"greedy\": %.4f, \"format_rate\": %.4f, \"mean_length\": %.2f, \"seconds\": %.1f}",
-                r ? ", " : "", rows[r].stage, f->sampled.pass_at_1, f->greedy.pass_at_1, f->sampled.format_rate,
-                f->sampled.mean_length, rows[r].seconds);
+        const grpo_eval_result *f = &rows[r].figures;
+        fprintf(summary, "%s{\"stage\": \"%s\", \"pass_at_1\": %.4f, \"cons_at_k\": %.4f, \"greedy\": %.4f, \"format_rate\": %.4f, "
+                         "\"mean_length\": %.2f, \"seconds\": %.1f}",
+                r ? ", " : "", rows[r].stage, f->pass_at_1, f->cons_at_k, f->greedy_accuracy, f->format_rate, f->mean_length, rows[r].seconds);
     }
     fprintf(summary, "]}\n");
     fclose(summary);
     printf("wrote %s/: summary.json, rejection_sampled.jsonl, grpo1.jsonl, grpo2.jsonl, base/cold_start/grpo1/sft2/r1.ckpt\n", s.out);
-    free(cold_start.records), free(sampled.records);
+    grpo_dataset_destroy(&cold_start);
+    grpo_dataset_destroy(&sampled);
+    grpo_dataset_destroy(&held_out_chains);
     held_out_destroy(&held_out);
     grpo_model_destroy(&base);
     grpo_model_destroy(&model);
