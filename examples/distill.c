@@ -207,7 +207,7 @@ int main(int argc, char **argv) {
     printf("\nheld-out, %d problems: pass@1 and cons@%d over k = %d samples at temperature 0.6, top-p 0.95; greedy apart\n",
            held_out.set.n, s.eval_k, s.eval_k);
     printf("teacher %zu parameters, student %zu; compute in GFLOPs (2N per forward token, 6N per trained token)\n", N_teacher, N_student);
-    printf("  %-31s %8s %8s %8s %8s %7s %9s %9s %8s\n", "model", "pass@1", "cons@k", "greedy", "format", "length",
+    printf("  %-31s %8s %8s %8s %8s %7s %15s %13s %8s\n", "model", "pass@1", "cons@k", "greedy", "format", "length",
            "GFLOP (student)", "GFLOP (total)", "seconds");
     for (int r = 0; r < 5; r++) {
         const grpo_eval_result *f = &rows[r].figures;

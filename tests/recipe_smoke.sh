@@ -55,6 +55,8 @@ assert len(set(pairs)) == len(pairs), "duplicates kept"' "$out/summary.json" "$o
 else
     echo "skipped: parsing r1_recipe's JSON ($python cannot import json); the checks above still ran"
 fi
+check "the recipe's base model is the R1-Zero demo's, bit for bit (same seed)" bash -c \
+    "'$build/r1_zero' --quick --seed 3 --out '$out/demo' && cmp '$out/demo/base.ckpt' '$out/base.ckpt'"
 check "ask loads the recipe's final checkpoint" "$build/ask" --model "$out/r1.ckpt" --greedy "1+2+3"
 check "--base starts from a saved base model" "$build/r1_recipe" --quick --seed 3 --base "$out/base.ckpt" --out "$out/from-base"
 check "... and runs the same stages from it (same figures after stage 1)" bash -c \
