@@ -51,7 +51,7 @@ static work make_base(grpo_model *model, int d_model, const settings *s, const g
     grpo_config config = {0};
     config.d_model = d_model, config.n_layers = s->n_layers, config.n_heads = 4, config.context_length = s->context;
     TRY(grpo_model_create(model, &config, s->seed));
-    printf("\n%s base model: %zu parameters (d_model %d, %d layers), SFT from random weights, %d steps of %d examples\n",
+    printf("\n1. %s base model: %zu parameters (d_model %d, %d layers), SFT from random weights, %d steps of %d examples\n",
            name, model->num_parameters, d_model, s->n_layers, s->base_steps, s->batch_size);
     grpo_rng rng = grpo_rng_seed(s->seed);
     work w = {0, 0, now()};
