@@ -1,6 +1,10 @@
 /* digit_sum.h: the task of the R1-Zero demo, shared by the examples built on it (r1_zero.c,
    r1_recipe.c, distill.c): the problems, the held-out split, the worked chains, the prompt,
-   and the base model made by SFT. Include it after grpo.h:
+   and the base model made by SFT; then R1's stages as r1_recipe.c and distill.c run them on
+   this task (held-out evaluation, a GRPO stage, SFT on a dataset, rejection sampling), thin
+   wrappers over grpo.h's grpo_evaluate, grpo_trainer_step, grpo_sft_train and
+   grpo_rejection_sample that add the task's problems, progress lines and compute counts.
+   Include it after grpo.h:
 
        #define GRPO_IMPLEMENTATION
        #include "grpo.h"
