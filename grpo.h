@@ -534,6 +534,11 @@ typedef struct {
     int max_prompts;          /* B at most; default 8 */
     int max_group_size;       /* G at most; default 8 */
     int max_new_tokens;       /* default min(128, context_length - 1) */
+    int share_model_weights;  /* default (0): the generator keeps a copy of the model's matmul weights
+                                 packed for decoding (as much memory again as those weights; refreshed
+                                 at every grpo_generate, about 1 % of a generation's time), which
+                                 decodes config B of the benchmarks 10-30 % faster; 1: it reads
+                                 the model's weights in place */
 } grpo_generator_config;
 
 /* The completions of one grpo_generate call; S = n_prompts * group_size sequences, sequence
@@ -563,6 +568,11 @@ typedef struct {
     float *hidden;                 /* the SwiGLU output, in the packed form the down projection reads */
     float *scores;                 /* (max_sequences * H, context_length + 32) attention scratch */
     float *packed;                 /* the decode matmuls' transposed copy of their input rows */
+    float *weights;                /* the model's wq, wk, wv, wo, w_gate, w_up, w_down (each (L, out, in)) and
+                                      head (V, C) packed in panels (grpo__pack_panels), copied from the
+                                      model by the first decode step of each grpo_generate; NULL if
+                                      share_model_weights or in a build without the vector kernel */
+    int panel_rows;                /* the panels' height; 0 until that first step packs them */
     float *sample_probs;           /* (n_threads, V) sampler scratch */
     void *sample_candidates;       /* (n_threads, V) */
     float *prefill_logprobs;       /* (max_prompts * context_length) */
@@ -3403,10 +3413,18 @@ static void grpo__matmul_backward_set(float *dinp, float *dweight, float *dbias,
    This is decoding's shape: M = the active sequences (1 to a few hundred), W a weight matrix
    read once per step. cblas_sgemm packs W into its own panel layout on every call, which at
    M = 16..64 costs about as much as the arithmetic; this kernel instead packs the few rows of
-   inp, transposed, into scratch (IC, M rounded up to the vector width) and streams W once in
-   its own layout: MR rows of W at a time, each W element broadcast against NV vectors of
-   16 (AVX-512) or 8 (AVX2) rows of inp, MR x NV accumulators held in registers. Threads split
-   the rows of W (output columns) evenly, static, no reductions across threads.
+   inp, transposed, into scratch (IC, M rounded up to the vector width) and streams W once:
+   MR rows of W at a time, each W element broadcast against NV vectors of 16 (AVX-512) or 8
+   (AVX2) rows of inp, MR x NV accumulators held in registers. Threads split the rows of W
+   (output columns) evenly, static, no reductions across threads.
+   W comes in one of two layouts. Stored (OC, IC), a tile's MR rows are MR streams through
+   memory at a stride of IC floats, which the hardware prefetcher follows badly once W no
+   longer fits the cache. Packed in panels (grpo__pack_panels: P rows of W at a time, P the
+   tile height for the batch's row count, each panel stored k-major), a tile reads one
+   sequential stream, which it prefetches GRPO__PREFETCH_K steps ahead. On config B's weights
+   (77 MB, beyond the L3) one core's 16-row tiles ran 69 GFLOP/s stored and 90 packed; the
+   generator keeps a packed copy of the model's decode weights, which made config B's
+   generation 14-20 % faster (README, Performance).
    Each output is one fused multiply-add chain over k = 0..IC-1 in order, whatever M, the
    blocking or the thread count: a sequence's logits do not depend on which other sequences
    share its batch, and the result is bit-identical for any number of threads. Without
@@ -3452,9 +3470,12 @@ typedef __m256 grpo__vector;
 #endif
 
 /* One tile: tile (MR, NV * LANES) = W[MR rows, 0..IC) x packed[0..IC, NV * LANES columns].
-   MR and NV are constants at each call site, so the accumulators live in registers. */
+   MR, NV and PANEL are constants at each call site, so the accumulators live in registers.
+   PANEL 0: row r of W at w + r * ldw (the stored layout). PANEL 1: element (r, k) at
+   w[k * ldw + r], w pointing at the tile's first row inside its panel of ldw rows. */
+#define GRPO__PREFETCH_K 64 /* k steps ahead: 1.5 to 4 KB of a panel */
 GRPO__ALWAYS_INLINE void grpo__rows_tile(float *tile, const float *w, size_t ldw, const float *packed,
-                                         int width, int IC, const int MR, const int NV) {
+                                         int width, int IC, const int MR, const int NV, const int PANEL) {
     grpo__vector acc[16][GRPO__ROW_VECTORS];
     for (int r = 0; r < MR; r++)
         for (int v = 0; v < NV; v++) acc[r][v] = grpo__vector_zero();
@@ -3462,8 +3483,13 @@ GRPO__ALWAYS_INLINE void grpo__rows_tile(float *tile, const float *w, size_t ldw
         const float *xk = packed + (size_t)k * width;
         grpo__vector x[GRPO__ROW_VECTORS];
         for (int v = 0; v < NV; v++) x[v] = grpo__vector_load(xk + v * GRPO__LANES);
+        if (PANEL && k + GRPO__PREFETCH_K < IC) { /* the first and last rows' cache lines */
+            const float *ahead = w + (size_t)(k + GRPO__PREFETCH_K) * ldw;
+            _mm_prefetch((const char *)ahead, _MM_HINT_T0);
+            _mm_prefetch((const char *)(ahead + MR - 1), _MM_HINT_T0);
+        }
         for (int r = 0; r < MR; r++) {
-            grpo__vector wr = grpo__vector_splat(w[(size_t)r * ldw + k]);
+            grpo__vector wr = grpo__vector_splat(PANEL ? w[(size_t)k * ldw + r] : w[(size_t)r * ldw + k]);
             for (int v = 0; v < NV; v++) acc[r][v] = grpo__vector_fma(wr, x[v], acc[r][v]);
         }
     }
@@ -3473,36 +3499,73 @@ GRPO__ALWAYS_INLINE void grpo__rows_tile(float *tile, const float *w, size_t ldw
 
 #define GRPO__ROWS_TILE(MR, NV) \
     static void grpo__rows_tile_##MR##x##NV(float *tile, const float *w, size_t ldw, const float *packed, int width, int IC) { \
-        grpo__rows_tile(tile, w, ldw, packed, width, IC, MR, NV); }
+        grpo__rows_tile(tile, w, ldw, packed, width, IC, MR, NV, 0); }
+#define GRPO__PANEL_TILE(MR, NV) \
+    static void grpo__panel_tile_##MR##x##NV(float *tile, const float *w, size_t ldw, const float *packed, int width, int IC) { \
+        grpo__rows_tile(tile, w, ldw, packed, width, IC, MR, NV, 1); }
+typedef void (*grpo__rows_tile_function)(float *, const float *, size_t, const float *, int, int);
 #if GRPO__LANES == 16
 /* rows of W per tile for NV = 1..4 vectors of inp rows: 16x1, 12x2, 8x3, 6x4 accumulators,
-   at most 24 of the 32 vector registers; smaller tiles finish a thread's share of rows */
+   at most 24 of the 32 vector registers; smaller tiles finish a thread's share of rows.
+   Panels of P rows take P-row tiles with as many vectors as the rows need (fewer once
+   sequences finish), and 4- and 1-row tiles for the last, shorter panel of a matrix. */
 GRPO__ROWS_TILE(16, 1) GRPO__ROWS_TILE(12, 2) GRPO__ROWS_TILE(8, 3) GRPO__ROWS_TILE(6, 4)
 GRPO__ROWS_TILE(4, 1) GRPO__ROWS_TILE(4, 2) GRPO__ROWS_TILE(4, 3) GRPO__ROWS_TILE(4, 4)
 GRPO__ROWS_TILE(1, 1) GRPO__ROWS_TILE(1, 2) GRPO__ROWS_TILE(1, 3) GRPO__ROWS_TILE(1, 4)
-typedef void (*grpo__rows_tile_function)(float *, const float *, size_t, const float *, int, int);
+GRPO__PANEL_TILE(16, 1) GRPO__PANEL_TILE(12, 1) GRPO__PANEL_TILE(12, 2) GRPO__PANEL_TILE(8, 1) GRPO__PANEL_TILE(8, 2)
+GRPO__PANEL_TILE(8, 3) GRPO__PANEL_TILE(6, 1) GRPO__PANEL_TILE(6, 2) GRPO__PANEL_TILE(6, 3) GRPO__PANEL_TILE(6, 4)
+GRPO__PANEL_TILE(4, 1) GRPO__PANEL_TILE(4, 2) GRPO__PANEL_TILE(4, 3) GRPO__PANEL_TILE(4, 4)
+GRPO__PANEL_TILE(1, 1) GRPO__PANEL_TILE(1, 2) GRPO__PANEL_TILE(1, 3) GRPO__PANEL_TILE(1, 4)
 static const grpo__rows_tile_function grpo__rows_tiles[3][GRPO__ROW_VECTORS] = {
     {grpo__rows_tile_16x1, grpo__rows_tile_12x2, grpo__rows_tile_8x3, grpo__rows_tile_6x4},
     {grpo__rows_tile_4x1, grpo__rows_tile_4x2, grpo__rows_tile_4x3, grpo__rows_tile_4x4},
     {grpo__rows_tile_1x1, grpo__rows_tile_1x2, grpo__rows_tile_1x3, grpo__rows_tile_1x4}};
+static const grpo__rows_tile_function grpo__panel_tiles[GRPO__ROW_VECTORS][GRPO__ROW_VECTORS] = { /* [P index][NV - 1] */
+    {grpo__panel_tile_16x1, NULL, NULL, NULL},
+    {grpo__panel_tile_12x1, grpo__panel_tile_12x2, NULL, NULL},
+    {grpo__panel_tile_8x1, grpo__panel_tile_8x2, grpo__panel_tile_8x3, NULL},
+    {grpo__panel_tile_6x1, grpo__panel_tile_6x2, grpo__panel_tile_6x3, grpo__panel_tile_6x4}};
+static const grpo__rows_tile_function grpo__panel_rest[2][GRPO__ROW_VECTORS] = {
+    {grpo__panel_tile_4x1, grpo__panel_tile_4x2, grpo__panel_tile_4x3, grpo__panel_tile_4x4},
+    {grpo__panel_tile_1x1, grpo__panel_tile_1x2, grpo__panel_tile_1x3, grpo__panel_tile_1x4}};
 static const int grpo__rows_tile_height[3][GRPO__ROW_VECTORS] = {{16, 12, 8, 6}, {4, 4, 4, 4}, {1, 1, 1, 1}};
 #else
 /* 16 vector registers: 12x1 and 6x2 accumulators */
 GRPO__ROWS_TILE(12, 1) GRPO__ROWS_TILE(6, 2) GRPO__ROWS_TILE(4, 1) GRPO__ROWS_TILE(4, 2)
 GRPO__ROWS_TILE(1, 1) GRPO__ROWS_TILE(1, 2)
-typedef void (*grpo__rows_tile_function)(float *, const float *, size_t, const float *, int, int);
+GRPO__PANEL_TILE(12, 1) GRPO__PANEL_TILE(6, 1) GRPO__PANEL_TILE(6, 2) GRPO__PANEL_TILE(4, 1) GRPO__PANEL_TILE(4, 2)
+GRPO__PANEL_TILE(1, 1) GRPO__PANEL_TILE(1, 2)
 static const grpo__rows_tile_function grpo__rows_tiles[3][GRPO__ROW_VECTORS] = {
     {grpo__rows_tile_12x1, grpo__rows_tile_6x2}, {grpo__rows_tile_4x1, grpo__rows_tile_4x2},
     {grpo__rows_tile_1x1, grpo__rows_tile_1x2}};
+static const grpo__rows_tile_function grpo__panel_tiles[GRPO__ROW_VECTORS][GRPO__ROW_VECTORS] = {
+    {grpo__panel_tile_12x1, NULL}, {grpo__panel_tile_6x1, grpo__panel_tile_6x2}};
+static const grpo__rows_tile_function grpo__panel_rest[2][GRPO__ROW_VECTORS] = {
+    {grpo__panel_tile_4x1, grpo__panel_tile_4x2}, {grpo__panel_tile_1x1, grpo__panel_tile_1x2}};
 static const int grpo__rows_tile_height[3][GRPO__ROW_VECTORS] = {{12, 6}, {4, 4}, {1, 1}};
 #endif
 #undef GRPO__ROWS_TILE
+#undef GRPO__PANEL_TILE
 #endif /* GRPO__LANES */
 
 /* Floats of scratch grpo__matmul_rows needs for M rows, width = max(IC, OC): the packed
    inputs (IC, M rounded up to 16), or, without the vector kernel, SwiGLU's up half (M, OC). */
 static size_t grpo__matmul_rows_scratch(int M, int width) {
     return (size_t)width * (size_t)((M + 15) / 16 * 16);
+}
+
+/* The panel height P for matmuls of M rows: the tile height the kernel uses for M's first block
+   of rows (16 rows or fewer: 16, up to 32: 12, up to 48: 8, more: 6 with AVX-512); 0 without
+   the vector kernel. Fewer rows later (sequences that finished) still work, with fewer vectors
+   per tile; more rows work too, a block of rows then taking several passes over the panel. */
+static int grpo__panel_rows(int M) {
+#ifdef GRPO__LANES
+    int rows = M < GRPO__ROW_BLOCK ? (M < 1 ? 1 : M) : GRPO__ROW_BLOCK;
+    return grpo__rows_tile_height[0][(rows + GRPO__LANES - 1) / GRPO__LANES - 1];
+#else
+    (void)M;
+    return 0;
+#endif
 }
 
 static void grpo__swiglu_forward(float *hidden, const float *gate, const float *up, size_t count);
@@ -3606,15 +3669,37 @@ static void grpo__rows_store(float *out, const float *tile, const float *bias, i
 }
 #endif /* GRPO__LANES */
 
+#ifdef GRPO__LANES
+/* Writes a tile: rows [o, o + height) of W against `cols` packed input rows starting at column
+   c0 of the block at row m0 (of `width` columns), `valid` of them real rows, per mode. */
+static void grpo__rows_emit(float *out, const float *tile, const float *tile2, const float *bias, int m0, int width,
+                            int c0, int cols, int valid, int o, int height, int OC, int mode) {
+    if (mode == GRPO__ROWS_SWIGLU) {
+        /* the tile is (W rows, inp rows) = the next matmul's packed input rows */
+        float *next = out + (size_t)m0 * OC;
+        for (int r = 0; r < height; r++) {
+            const float *g = tile + r * GRPO__ROW_BLOCK, *u = tile2 + r * GRPO__ROW_BLOCK;
+            float *h = next + (size_t)(o + r) * width + c0;
+            #pragma omp simd
+            for (int j = 0; j < cols; j++) h[j] = g[j] / (1.0f + grpo__expf(-g[j])) * u[j];
+        }
+    } else {
+        grpo__rows_store(out, tile, bias, m0 + c0, valid, o, height, OC, mode);
+    }
+}
+#endif
+
 /* out (M, OC) = inp (M, IC) W^T (+ bias), W (OC, IC), for a few rows M (see above), or as
    mode says. inp NULL: the input is already in scratch in packed form, as a GRPO__ROWS_SWIGLU
    call or an earlier call on the same inp leaves it (row-major (M, IC) in builds without the
    vector kernel). weight2 (OC, IC) is the up projection in GRPO__ROWS_SWIGLU mode, else NULL.
-   scratch holds grpo__matmul_rows_scratch(M, max(IC, OC)) floats.
+   scratch holds grpo__matmul_rows_scratch(M, max(IC, OC)) floats. panel_rows: 0 for W in its
+   stored layout, else weight and weight2 are packed by grpo__pack_panels in panels of that many
+   rows, one of grpo__panel_rows' values (only in builds with the vector kernel).
    The _team form is called by every thread of a parallel region (or outside one, by a single
    thread) and ends with a barrier: the decode step runs as one parallel region. */
 static void grpo__matmul_rows_team(float *out, const float *inp, const float *weight, const float *weight2,
-                                   const float *bias, int M, int IC, int OC, float *scratch, int mode) {
+                                   const float *bias, int M, int IC, int OC, float *scratch, int mode, int panel_rows) {
     if (M <= 0) return;
 #ifdef GRPO__LANES
     int padded = (M + GRPO__LANES - 1) / GRPO__LANES * GRPO__LANES;
@@ -3626,34 +3711,53 @@ static void grpo__matmul_rows_team(float *out, const float *inp, const float *we
     threads = omp_get_num_threads();
     thread = omp_get_thread_num();
 #endif
-    /* this thread's rows of W, in groups of 48 that stay in L2 across blocks of inp rows */
-    int first = (int)((long long)OC * thread / threads), last = (int)((long long)OC * (thread + 1) / threads);
     float tile[16 * GRPO__ROW_BLOCK], tile2[16 * GRPO__ROW_BLOCK];
-    for (int group = first; group < last; group += 48) {
-        int group_end = group + 48 < last ? group + 48 : last;
-        for (int m0 = 0; m0 < padded; m0 += GRPO__ROW_BLOCK) {
-            int width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
-            int vectors = width / GRPO__LANES, rows = M - m0 < width ? M - m0 : width;
-            const float *packed = scratch + (size_t)m0 * IC;
-            for (int o = group; o < group_end;) {
-                int size = 0;
-                while (o + grpo__rows_tile_height[size][vectors - 1] > group_end) size++;
-                int height = grpo__rows_tile_height[size][vectors - 1];
-                grpo__rows_tiles[size][vectors - 1](tile, weight + (size_t)o * IC, (size_t)IC, packed, width, IC);
-                if (mode == GRPO__ROWS_SWIGLU) {
-                    /* the tile is (W rows, inp rows) = the next matmul's packed input rows */
-                    grpo__rows_tiles[size][vectors - 1](tile2, weight2 + (size_t)o * IC, (size_t)IC, packed, width, IC);
-                    float *next = out + (size_t)m0 * OC;
-                    for (int r = 0; r < height; r++) {
-                        const float *g = tile + r * GRPO__ROW_BLOCK, *u = tile2 + r * GRPO__ROW_BLOCK;
-                        float *h = next + (size_t)(o + r) * width;
-                        #pragma omp simd
-                        for (int j = 0; j < width; j++) h[j] = g[j] / (1.0f + grpo__expf(-g[j])) * u[j];
+    if (panel_rows) {
+        /* this thread's panels, each used across all blocks of inp rows while in L1/L2; a
+           block takes passes of at most `most` vectors, the widest tile of panel_rows rows */
+        int index = 0;
+        while (index + 1 < GRPO__ROW_VECTORS && grpo__rows_tile_height[0][index] != panel_rows) index++;
+        int most = index + 1, count = (OC + panel_rows - 1) / panel_rows;
+        int first = (int)((long long)count * thread / threads), last = (int)((long long)count * (thread + 1) / threads);
+        for (int p = first; p < last; p++) {
+            int o = p * panel_rows, h = OC - o < panel_rows ? OC - o : panel_rows;
+            const float *w = weight + (size_t)o * IC, *w2 = weight2 ? weight2 + (size_t)o * IC : NULL;
+            for (int m0 = 0; m0 < padded; m0 += GRPO__ROW_BLOCK) {
+                int width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK, vectors = width / GRPO__LANES;
+                for (int v0 = 0; v0 < vectors; v0 += most) {
+                    int nv = vectors - v0 < most ? vectors - v0 : most, c0 = v0 * GRPO__LANES, cols = nv * GRPO__LANES;
+                    int valid = M - m0 - c0 < cols ? M - m0 - c0 : cols;
+                    const float *packed = scratch + (size_t)m0 * IC + c0;
+                    for (int r = 0; r < h;) {
+                        int height = h == panel_rows ? h : h - r >= 4 ? 4 : 1;
+                        grpo__rows_tile_function f = h == panel_rows ? grpo__panel_tiles[index][nv - 1] : grpo__panel_rest[height == 4 ? 0 : 1][nv - 1];
+                        f(tile, w + r, (size_t)h, packed, width, IC);
+                        if (mode == GRPO__ROWS_SWIGLU) f(tile2, w2 + r, (size_t)h, packed, width, IC);
+                        grpo__rows_emit(out, tile, tile2, bias, m0, width, c0, cols, valid, o + r, height, OC, mode);
+                        r += height;
                     }
-                } else {
-                    grpo__rows_store(out, tile, bias, m0, rows, o, height, OC, mode);
                 }
-                o += height;
+            }
+        }
+    } else {
+        /* this thread's rows of W, in groups of 48 that stay in L2 across blocks of inp rows */
+        int first = (int)((long long)OC * thread / threads), last = (int)((long long)OC * (thread + 1) / threads);
+        for (int group = first; group < last; group += 48) {
+            int group_end = group + 48 < last ? group + 48 : last;
+            for (int m0 = 0; m0 < padded; m0 += GRPO__ROW_BLOCK) {
+                int width = padded - m0 < GRPO__ROW_BLOCK ? padded - m0 : GRPO__ROW_BLOCK;
+                int vectors = width / GRPO__LANES, rows = M - m0 < width ? M - m0 : width;
+                const float *packed = scratch + (size_t)m0 * IC;
+                for (int o = group; o < group_end;) {
+                    int size = 0;
+                    while (o + grpo__rows_tile_height[size][vectors - 1] > group_end) size++;
+                    int height = grpo__rows_tile_height[size][vectors - 1];
+                    grpo__rows_tiles[size][vectors - 1](tile, weight + (size_t)o * IC, (size_t)IC, packed, width, IC);
+                    if (mode == GRPO__ROWS_SWIGLU)
+                        grpo__rows_tiles[size][vectors - 1](tile2, weight2 + (size_t)o * IC, (size_t)IC, packed, width, IC);
+                    grpo__rows_emit(out, tile, tile2, bias, m0, width, 0, width, rows, o, height, OC, mode);
+                    o += height;
+                }
             }
         }
     }
@@ -3661,6 +3765,7 @@ static void grpo__matmul_rows_team(float *out, const float *inp, const float *we
 #else
     /* no vector kernel: one thread calls the BLAS or portable matmul (outside a parallel
        region, which is how the decode step runs in these builds, it is itself parallel) */
+    (void)panel_rows; /* always 0 here: the generator keeps no packed copy */
     #pragma omp single
     {
         const float *x = inp ? inp : scratch;
@@ -3678,13 +3783,30 @@ static void grpo__matmul_rows_team(float *out, const float *inp, const float *we
 }
 
 static void grpo__matmul_rows(float *out, const float *inp, const float *weight, const float *weight2,
-                              const float *bias, int M, int IC, int OC, float *scratch, int mode) {
+                              const float *bias, int M, int IC, int OC, float *scratch, int mode, int panel_rows) {
 #ifdef GRPO__LANES
     #pragma omp parallel
-    grpo__matmul_rows_team(out, inp, weight, weight2, bias, M, IC, OC, scratch, mode);
+    grpo__matmul_rows_team(out, inp, weight, weight2, bias, M, IC, OC, scratch, mode, panel_rows);
 #else
-    grpo__matmul_rows_team(out, inp, weight, weight2, bias, M, IC, OC, scratch, mode);
+    grpo__matmul_rows_team(out, inp, weight, weight2, bias, M, IC, OC, scratch, mode, panel_rows);
 #endif
+}
+
+/* W (OC, IC) into panels of P rows: panel p holds rows [P p, P p + h), h = min(P, OC - P p),
+   at out + P p IC, element (r, k) at [k h + r]. The same floats at the same offset per panel
+   as the stored layout, so a packed copy of several matrices keeps their offsets. Called
+   inside a parallel region (or by one thread): the threads share the panels, no barrier. */
+static void grpo__pack_panels(float *out, const float *weight, int OC, int IC, int P) {
+    int count = (OC + P - 1) / P;
+    #pragma omp for schedule(static) nowait
+    for (int p = 0; p < count; p++) {
+        int first = p * P, h = OC - first < P ? OC - first : P;
+        const float *w = weight + (size_t)first * IC;
+        float *panel = out + (size_t)first * IC;
+        for (int k0 = 0; k0 < IC; k0 += 64) /* 64 columns of the h rows at a time: stays in L1 */
+            for (int r = 0; r < h; r++)
+                for (int k = k0; k < IC && k < k0 + 64; k++) panel[(size_t)k * h + r] = w[(size_t)r * IC + k];
+    }
 }
 
 /* x (N, C) = table[tokens] */
@@ -4442,6 +4564,8 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
         return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "generator.max_group_size = %d: expected 1 to %d", c.max_group_size, GRPO__MAX_DIMENSION);
     if (c.max_new_tokens < 1 || c.max_new_tokens >= m->context_length)
         return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "generator.max_new_tokens = %d: expected 1 to context_length - 1 = %d", c.max_new_tokens, m->context_length - 1);
+    if (c.share_model_weights != 0 && c.share_model_weights != 1)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "generator.share_model_weights = %d: expected 0 (keep a packed copy) or 1 (read the model's weights)", c.share_model_weights);
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();
@@ -4466,6 +4590,12 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     /* ints: row_sequence, row_token, row_position, row_step, next_rows, lengths, truncated (S each),
        prompt_lengths, tail_lengths, rngs, tokens; floats also hold completion logprobs and mask */
     ok = ok && grpo__add(floats, 2 * out_ints, &floats);
+    /* the packed decode weights: every matmul of a layer, and the head */
+    size_t weights = 0;
+#ifdef GRPO__LANES
+    if (!c.share_model_weights) weights = L * (QD * C + 2 * KD * C + C * QD + 3 * F * C) + V * C + 16; /* + 16: aligned to 64 bytes */
+#endif
+    ok = ok && grpo__add(floats, weights, &floats);
     ints = 7 * S + (size_t)c.max_prompts + S + rng_ints + out_ints;
     size_t tail_bytes = S * GRPO__TAIL;
     size_t float_bytes, int_bytes;
@@ -4508,6 +4638,7 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     GRPO__TAKE(generator->prefill_logprobs, prefill);
     GRPO__TAKE(generator->completions.logprobs, out_ints);
     GRPO__TAKE(generator->completions.mask, out_ints);
+    if (weights) generator->weights = (float *)(((uintptr_t)f + 63) & ~(uintptr_t)63);
 #undef GRPO__TAKE
     int *n = (int *)generator->int_memory;
     generator->row_sequence = n; n += S;
@@ -4525,6 +4656,21 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     return GRPO_SUCCESS;
 }
 
+/* Copies the model's decode weights into gen->weights in panels of P rows (see grpo_generator),
+   by every thread of a parallel region; no barrier at the end. */
+static void grpo__decode_pack_weights(grpo_generator *gen, const grpo_model *model, int P) {
+    const grpo_config *c = &model->config;
+    const grpo_parameters *p = &model->params;
+    int C = c->d_model, F = c->d_ff, L = c->n_layers, QD = c->n_heads * model->head_size, KD = c->n_kv_heads * model->head_size;
+    const float *source[7] = {p->wq, p->wk, p->wv, p->wo, p->w_gate, p->w_up, p->w_down};
+    int out[7] = {QD, KD, KD, C, F, F, C}, in[7] = {C, C, C, QD, C, C, F};
+    float *w = gen->weights;
+    for (int m = 0; m < 7; m++)
+        for (int l = 0; l < L; l++, w += (size_t)out[m] * in[m])
+            grpo__pack_panels(w, source[m] + (size_t)l * out[m] * in[m], out[m], in[m], P);
+    grpo__pack_panels(w, p->lm_head ? p->lm_head : p->token_embedding, c->vocab_size, C, P);
+}
+
 /* After the prefill forward of n_prompts prompts (T tokens per row): keeps their lengths and
    copies their keys and values into the generator's prompt cache, in the layouts the decode
    steps read (see grpo_generator). */
@@ -4534,6 +4680,7 @@ static void grpo__decode_prefill(grpo_generator *gen, const grpo_model *model, i
     size_t rows = (size_t)model->acts.rows, max_prompts = (size_t)gen->config.max_prompts;
     size_t blocks = (size_t)(context + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK;
     memcpy(gen->prompt_lengths, prompt_lengths, (size_t)n_prompts * sizeof(int));
+    gen->panel_rows = 0; /* the model's weights may have changed since the last call: pack again */
     #pragma omp parallel for collapse(3) schedule(static)
     for (int l = 0; l < L; l++)
         for (int b = 0; b < n_prompts; b++)
@@ -4669,6 +4816,26 @@ static void grpo__decode_team(grpo_generator *gen, const grpo_model *model, int 
     int context_blocks = (context + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK;
     size_t S = (size_t)gen->max_sequences, max_prompts = (size_t)gen->config.max_prompts;
     float scale = 1.0f / sqrtf((float)D);
+    /* the matmuls' weights: the generator's packed copy or the model's. The first step after a
+       prefill packs the copy, in panels of the tile height for this step's rows. */
+    int panels = 0;
+    if (gen->weights) {
+        panels = gen->panel_rows;
+        if (!panels) {
+            panels = grpo__panel_rows(n);
+            grpo__decode_pack_weights(gen, model, panels);
+            #pragma omp barrier
+            #pragma omp master
+            gen->panel_rows = panels; /* every thread has read the old value: it is before the barrier */
+        }
+    }
+    const float *wq = p->wq, *wk = p->wk, *wv = p->wv, *wo = p->wo, *w_gate = p->w_gate, *w_up = p->w_up, *w_down = p->w_down;
+    const float *lm_head = p->lm_head ? p->lm_head : p->token_embedding;
+    if (panels) {
+        size_t Lz = (size_t)L;
+        wq = gen->weights; wk = wq + Lz * QD * C; wv = wk + Lz * KD * C; wo = wv + Lz * KD * C;
+        w_gate = wo + Lz * C * QD; w_up = w_gate + Lz * F * C; w_down = w_up + Lz * F * C; lm_head = w_down + Lz * C * F;
+    }
     /* q, k and v read the same normalised rows: packed once (builds without the kernel pass them again) */
 #ifdef GRPO__LANES
     const float *packed_again = NULL;
@@ -4682,9 +4849,9 @@ static void grpo__decode_team(grpo_generator *gen, const grpo_model *model, int 
         #pragma omp for schedule(static)
         for (int i = 0; i < n; i++)
             gen->rstd[i] = grpo__rmsnorm_row(gen->normed + (size_t)i * C, gen->x + (size_t)i * C, p->attn_norm + (size_t)l * C, C, c->norm_eps);
-        grpo__matmul_rows_team(gen->q, gen->normed, p->wq + (size_t)l * QD * C, NULL, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD, gen->packed, GRPO__ROWS_STORE);
-        grpo__matmul_rows_team(gen->k, packed_again, p->wk + (size_t)l * KD * C, NULL, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
-        grpo__matmul_rows_team(gen->v, packed_again, p->wv + (size_t)l * KD * C, NULL, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE);
+        grpo__matmul_rows_team(gen->q, gen->normed, wq + (size_t)l * QD * C, NULL, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD, gen->packed, GRPO__ROWS_STORE, panels);
+        grpo__matmul_rows_team(gen->k, packed_again, wk + (size_t)l * KD * C, NULL, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE, panels);
+        grpo__matmul_rows_team(gen->v, packed_again, wv + (size_t)l * KD * C, NULL, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE, panels);
         /* RoPE, then this row's key and value into its sequence's cache: per (sequence or
            prompt, kv head) a block of keys and one of values */
         size_t own_k_size = (size_t)new_blocks * D * GRPO__KEY_BLOCK, own_v_size = (size_t)max_new * D;
@@ -4715,17 +4882,17 @@ static void grpo__decode_team(grpo_generator *gen, const grpo_model *model, int 
                                     layer_prompt_k + prompt * prompt_k_size, layer_prompt_v + prompt * prompt_v_size, gen->prompt_lengths[b],
                                     layer_k + own * own_k_size, layer_v + own * own_v_size, gen->row_step[i] + 1);
             }
-        grpo__matmul_rows_team(gen->x, gen->att_out, p->wo + (size_t)l * C * QD, NULL, NULL, n, QD, C, gen->packed, GRPO__ROWS_ADD);
+        grpo__matmul_rows_team(gen->x, gen->att_out, wo + (size_t)l * C * QD, NULL, NULL, n, QD, C, gen->packed, GRPO__ROWS_ADD, panels);
         #pragma omp for schedule(static)
         for (int i = 0; i < n; i++)
             gen->rstd[i] = grpo__rmsnorm_row(gen->normed + (size_t)i * C, gen->x + (size_t)i * C, p->mlp_norm + (size_t)l * C, C, c->norm_eps);
-        grpo__matmul_rows_team(gen->hidden, gen->normed, p->w_gate + (size_t)l * F * C, p->w_up + (size_t)l * F * C, NULL, n, C, F, gen->packed, GRPO__ROWS_SWIGLU);
-        grpo__matmul_rows_team(gen->x, NULL, p->w_down + (size_t)l * C * F, NULL, NULL, n, F, C, gen->hidden, GRPO__ROWS_ADD);
+        grpo__matmul_rows_team(gen->hidden, gen->normed, w_gate + (size_t)l * F * C, w_up + (size_t)l * F * C, NULL, n, C, F, gen->packed, GRPO__ROWS_SWIGLU, panels);
+        grpo__matmul_rows_team(gen->x, NULL, w_down + (size_t)l * C * F, NULL, NULL, n, F, C, gen->hidden, GRPO__ROWS_ADD, panels);
     }
     #pragma omp for schedule(static)
     for (int i = 0; i < n; i++)
         gen->rstd[i] = grpo__rmsnorm_row(gen->normed + (size_t)i * C, gen->x + (size_t)i * C, p->final_norm, C, c->norm_eps);
-    grpo__matmul_rows_team(gen->logits, gen->normed, p->lm_head ? p->lm_head : p->token_embedding, NULL, NULL, n, C, V, gen->packed, GRPO__ROWS_STORE);
+    grpo__matmul_rows_team(gen->logits, gen->normed, lm_head, NULL, NULL, n, C, V, gen->packed, GRPO__ROWS_STORE, panels);
 }
 
 static void grpo__decode_step(grpo_generator *gen, const grpo_model *model, int n, int G) {
@@ -5715,7 +5882,7 @@ GRPODEF grpo_result grpo_trainer_create(grpo_trainer *trainer, grpo_model *polic
              (c.mu <= 1 || (grpo__mul(weights, 3, &rollback) && grpo__add(planned, rollback, &planned))); /* the rollback copy */
     if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "trainer: buffers for %d sequences x %d tokens overflow size_t", S, T);
     if ((r = grpo__check_memory("trainer (buffers, optimizer, reference model)", planned))) return r;
-    grpo_generator_config gc = {c.prompts_per_step, c.group_size, c.max_completion_tokens};
+    grpo_generator_config gc = {c.prompts_per_step, c.group_size, c.max_completion_tokens, 0};
     grpo__memory_planned = planned;
     r = grpo_generator_create(&trainer->generator, policy, &gc);
     grpo__memory_planned = 0;
@@ -8073,7 +8240,7 @@ static grpo_result grpo__sample_problems(grpo_model *model, const grpo_tokenizer
     int context = model->config.context_length, L_max = max_completion_tokens;
     int P = problems_per_batch < n_problems ? problems_per_batch : n_problems;
     grpo_generator generator;
-    grpo_generator_config gc = {P, k, L_max};
+    grpo_generator_config gc = {P, k, L_max, 0};
     grpo_result r;
     if ((r = grpo_generator_create(&generator, model, &gc))) return r;
     size_t text_capacity = (size_t)L_max * 16 + 1;

@@ -69,7 +69,7 @@ static int run_ours(const bench_config *b, int sequences, int repeats, bench_res
     grpo_model model;
     grpo_generator gen;
     if (grpo_model_create(&model, &config, 1) != GRPO_SUCCESS) { fprintf(stderr, "%s\n", grpo_last_error()); return 1; }
-    grpo_generator_config gc = {prompts, G, NEW_TOKENS};
+    grpo_generator_config gc = {prompts, G, NEW_TOKENS, 0};
     if (grpo_generator_create(&gen, &model, &gc) != GRPO_SUCCESS) { fprintf(stderr, "%s\n", grpo_last_error()); return 1; }
     int *tokens = (int *)malloc(sizeof(int) * prompts * PROMPT_TOKENS), lengths[8];
     grpo_rng rng = grpo_rng_seed(2);

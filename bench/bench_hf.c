@@ -75,7 +75,7 @@ int main(int argc, char **argv) {
     }
     /* generation: G completions of N tokens from one P-token prompt */
     grpo_generator gen;
-    grpo_generator_config gc = {1, G, N};
+    grpo_generator_config gc = {1, G, N, 0};
     TRY(grpo_generator_create(&gen, &model, &gc));
     int *prompt = (int *)malloc(sizeof(int) * (size_t)P);
     for (int i = 0; i < P; i++) prompt[i] = (int)(grpo_rng_next(&rng) % (uint64_t)c->vocab_size);

@@ -148,7 +148,7 @@ static int run_child(const suite_config *b, int repeats) {
 
     /* decode: 4 prompts x 4 completions */
     grpo_generator generator;
-    grpo_generator_config gc = {4, 4, NEW_TOKENS};
+    grpo_generator_config gc = {4, 4, NEW_TOKENS, 0};
     CHECK_OK(grpo_generator_create(&generator, &model, &gc));
     int prompts[4 * PROMPT_TOKENS], lengths[4];
     for (int i = 0; i < 4 * PROMPT_TOKENS; i++) prompts[i] = (int)(grpo_rng_next(&rng) % VOCAB);

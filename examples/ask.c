@@ -81,7 +81,7 @@ int main(int argc, char **argv) {
     int prompt_length = n + 1, max_new = T - prompt_length;
     if (max_new > 160) max_new = 160;
     grpo_generator generator;
-    grpo_generator_config limits = {1, samples, max_new};
+    grpo_generator_config limits = {1, samples, max_new, 0};
     grpo_sampling_config sampling = {0};
     sampling.temperature = temperature, sampling.top_p = 0.95f, sampling.greedy = greedy, sampling.seed = seed;
     const grpo_completions *out;

@@ -37,7 +37,7 @@ static void test_cache_matches_full_forward(void) {
     make_model(&model, 1);
     grpo_model_create_reference(&full, &model);
     grpo_generator gen;
-    grpo_generator_config gc = {NP, G, K + 1};
+    grpo_generator_config gc = {NP, G, K + 1, 0};
     CHECK(grpo_generator_create(&gen, &model, &gc) == GRPO_SUCCESS, "create: %s", grpo_last_error());
     int prompts[NP * PT], continuation[S][K];
     fill_prompts(prompts);
@@ -94,7 +94,7 @@ static void check_lp_old(float temperature, int top_k, float top_p) {
     make_model(&model, 2);
     grpo_model_create_reference(&full, &model);
     grpo_generator gen;
-    grpo_generator_config gc = {NP, G, 12};
+    grpo_generator_config gc = {NP, G, 12, 0};
     grpo_generator_create(&gen, &model, &gc);
     int prompts[NP * PT];
     fill_prompts(prompts);
@@ -252,7 +252,7 @@ static void test_seed_reproducibility(void) {
     grpo_model model;
     make_model(&model, 3);
     grpo_generator gen;
-    grpo_generator_config gc = {NP, G, 10};
+    grpo_generator_config gc = {NP, G, 10, 0};
     grpo_generator_create(&gen, &model, &gc);
     int prompts[NP * PT];
     fill_prompts(prompts);
@@ -279,6 +279,56 @@ static void test_seed_reproducibility(void) {
     grpo_model_destroy(&model);
 }
 
+/* The generator's packed copy of the weights (the default) against reading the model's
+   weights in place (share_model_weights = 1): the same completions and log-probs bit for bit,
+   also after the model's weights change between calls (the copy is refreshed each call). */
+static void generate_both(grpo_generator *gen, grpo_model *model, const int *prompts, int *tokens, float *logprobs) {
+    grpo_sampling_config sc;
+    memset(&sc, 0, sizeof sc);
+    sc.seed = 7; sc.eos_id = -1; sc.max_new_tokens = 10;
+    const grpo_completions *out;
+    CHECK(grpo_generate(gen, model, prompts, prompt_lengths_fixed, NP, PT, G, &sc, &out) == GRPO_SUCCESS, "generate: %s", grpo_last_error());
+    memcpy(tokens, out->tokens, sizeof(int) * S * 10);
+    memcpy(logprobs, out->logprobs, sizeof(float) * S * 10);
+}
+
+static void test_packed_weights(void) {
+    grpo_model model, other;
+    make_model(&model, 5);
+    make_model(&other, 6);
+    grpo_generator packed, shared;
+    grpo_generator_config pc = {NP, G, 10, 0}, sc = {NP, G, 10, 1};
+    CHECK(grpo_generator_create(&packed, &model, &pc) == GRPO_SUCCESS && grpo_generator_create(&shared, &model, &sc) == GRPO_SUCCESS, "create: %s", grpo_last_error());
+#ifdef GRPO__LANES
+    CHECK(packed.weights != NULL && shared.weights == NULL, "the default keeps a packed copy; share_model_weights = 1 does not");
+#else
+    CHECK(packed.weights == NULL, "without the vector kernel there is no packed copy");
+#endif
+    int prompts[NP * PT];
+    fill_prompts(prompts);
+    static int ta[S * 10], tb[S * 10], first[S * 10];
+    static float la[S * 10], lb[S * 10];
+    for (int round = 0; round < 2; round++) {
+        generate_both(&packed, &model, prompts, ta, la);
+        generate_both(&shared, &model, prompts, tb, lb);
+        CHECK(memcmp(ta, tb, sizeof ta) == 0 && memcmp(la, lb, sizeof la) == 0, "round %d: packed and shared weights must give the same completions and log-probs", round);
+        if (round == 0) {
+            memcpy(first, ta, sizeof first);
+            /* new weights, as after an optimizer step */
+            memcpy(model.params_memory, other.params_memory, model.num_parameters * sizeof(float));
+        } else {
+            CHECK(memcmp(first, ta, sizeof first) != 0, "new weights must give other completions (the packed copy was refreshed)");
+        }
+    }
+    grpo_generator bad;
+    grpo_generator_config two = {NP, G, 10, 2};
+    CHECK(grpo_generator_create(&bad, &model, &two) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "share_model_weights"), "share_model_weights = 2 is refused");
+    grpo_generator_destroy(&packed);
+    grpo_generator_destroy(&shared);
+    grpo_model_destroy(&model);
+    grpo_model_destroy(&other);
+}
+
 /* ---------------------------------------------------------------------------------------
    Stops: EOS, stop strings (found at the token that completes them, kept in the completion)
    and truncation at max_new_tokens. Greedy decoding makes the continuation known in advance. */
@@ -286,7 +336,7 @@ static void test_stops(void) {
     grpo_model model;
     make_model(&model, 4);
     grpo_generator gen;
-    grpo_generator_config gc = {1, 2, 16};
+    grpo_generator_config gc = {1, 2, 16, 0};
     grpo_generator_create(&gen, &model, &gc);
     grpo_tokenizer tok = grpo_byte_tokenizer();
     int prompt[4] = {'a', 'b', 'c', 'd'}, length = 4;
@@ -349,7 +399,7 @@ static void test_bad_requests(void) {
     grpo_model model;
     make_model(&model, 5);
     grpo_generator gen;
-    grpo_generator_config gc = {2, 4, 8};
+    grpo_generator_config gc = {2, 4, 8, 0};
     CHECK(grpo_generator_create(&gen, &model, &gc) == GRPO_SUCCESS, "create");
     int prompts[2 * 30], lengths[2] = {3, 3};
     for (int i = 0; i < 60; i++) prompts[i] = 'x';
@@ -394,9 +444,9 @@ static void test_bad_requests(void) {
     grpo_model_create(&small, &other, 1);
     CHECK(grpo_generate(&gen, &small, prompts, lengths, 2, 30, 4, &ok, &out) == GRPO_ERROR_INVALID_ARGUMENT && strstr(grpo_last_error(), "another config"), "generator of another model");
     grpo_generator bad;
-    grpo_generator_config too_long = {1, 1, 32};
+    grpo_generator_config too_long = {1, 1, 32, 0};
     CHECK(grpo_generator_create(&bad, &model, &too_long) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "max_new_tokens"), "max_new_tokens must leave room for a prompt");
-    grpo_generator_config negative = {-1, 1, 4};
+    grpo_generator_config negative = {-1, 1, 4, 0};
     CHECK(grpo_generator_create(&bad, &model, &negative) == GRPO_ERROR_INVALID_CONFIG && strstr(grpo_last_error(), "max_prompts"), "negative max_prompts");
     grpo_model_destroy(&small);
     grpo_generator_destroy(&gen);
@@ -408,6 +458,7 @@ int main(void) {
     TEST(test_lp_old_matches_forward);
     TEST(test_sampler_frequencies);
     TEST(test_seed_reproducibility);
+    TEST(test_packed_weights);
     TEST(test_stops);
     TEST(test_stop_string_window);
     TEST(test_bad_requests);

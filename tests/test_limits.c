@@ -66,7 +66,7 @@ static void test_overflowing_configs(void) {
     CHECK(test_alloc_calls == calls, "nothing was allocated");
     /* generator and trainer limits */
     grpo_generator generator;
-    grpo_generator_config gc = {1 << 24, 1 << 24, 8};
+    grpo_generator_config gc = {1 << 24, 1 << 24, 8, 0};
     r = grpo_generator_create(&generator, &model, &gc);
     CHECK(r != GRPO_SUCCESS && test_alloc_calls == calls, "a generator for 2^48 sequences: %s", grpo_last_error());
     grpo_model_destroy(&model);
@@ -171,7 +171,7 @@ static grpo_result life(const char *where) {
     grpo_sampling_config sampling;
     memset(&sampling, 0, sizeof sampling);
     sampling.seed = 4;
-    grpo_generator_config gc = {2, 2, 5};
+    grpo_generator_config gc = {2, 2, 5, 0};
     grpo_metrics m;
     grpo_result r;
     if ((r = grpo_model_create(&model, &c, 1))) goto done;

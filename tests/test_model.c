@@ -532,12 +532,15 @@ static void test_sgemm_paths(void) {
 /* The decode matmul (grpo__matmul_rows: AVX-512, AVX2 or, without them, grpo__sgemm) against a
    double-precision reference, for row counts around its blocks of 16 and 64 rows and odd
    widths, in each output mode; each output must also be bit-identical whatever the number of
-   rows beside it or of threads (the property that makes a completion independent of its batch). */
+   rows beside it or of threads (the property that makes a completion independent of its batch).
+   With the vector kernel, the weights are also given packed in panels of each height the
+   generator uses (grpo__pack_panels), whatever the row count, and every output must be
+   bit-identical to the stored layout's. */
 static double silu_double(double g) { return g / (1.0 + exp(-g)); }
 
 static void test_matmul_rows(void) {
     static const int row_counts[] = {1, 3, 16, 17, 40, 64, 65, 130};
-    static const int shapes[][2] = {{1, 1}, {5, 7}, {16, 16}, {37, 45}, {64, 100}, {300, 33}}; /* IC, OC */
+    static const int shapes[][2] = {{1, 1}, {5, 7}, {16, 16}, {37, 45}, {64, 100}, {300, 33}, {33, 150}}; /* IC, OC */
     grpo_rng rng = grpo_rng_seed(21);
     double worst = 0.0;
     for (size_t si = 0; si < sizeof shapes / sizeof shapes[0]; si++)
@@ -556,15 +559,36 @@ static void test_matmul_rows(void) {
             fill_normal(wd, (size_t)IC * OC, 1.0f, &rng);
             fill_normal(bias, (size_t)OC, 1.0f, &rng);
             fill_normal(start, (size_t)M * wide, 1.0f, &rng);
+            float *stored = (float *)malloc(sizeof(float) * 4 * M * wide); /* the stored layout's outputs, per mode */
+            float *pw = (float *)malloc(sizeof(float) * OC * IC), *pw2 = (float *)malloc(sizeof(float) * OC * IC);
+            float *pwd = (float *)malloc(sizeof(float) * IC * OC);
+            int layouts = 1;
+#ifdef GRPO__LANES
+            layouts = 1 + GRPO__ROW_VECTORS;
+#endif
+            for (int layout = 0; layout < layouts; layout++) {
+            int panels = 0; /* panel height; 0: the stored layout */
+#ifdef GRPO__LANES
+            if (layout > 0) {
+                panels = grpo__rows_tile_height[0][layout - 1];
+                grpo__pack_panels(pw, w, OC, IC, panels);
+                grpo__pack_panels(pw2, w2, OC, IC, panels);
+                grpo__pack_panels(pwd, wd, IC, OC, panels);
+            }
+#endif
             for (int mode = 0; mode < 4; mode++) { /* store, store + bias, add, swiglu then add */
                 int out_width = mode == 3 ? IC : OC;
+                const float *W = panels ? pw : w, *W2 = panels ? pw2 : w2, *WD = panels ? pwd : wd;
                 memcpy(y, start, sizeof(float) * M * out_width);
-                if (mode <= 1) grpo__matmul_rows(y, x, w, NULL, mode ? bias : NULL, M, IC, OC, scratch, GRPO__ROWS_STORE);
-                else if (mode == 2) grpo__matmul_rows(y, x, w, NULL, NULL, M, IC, OC, scratch, GRPO__ROWS_ADD);
+                if (mode <= 1) grpo__matmul_rows(y, x, W, NULL, mode ? bias : NULL, M, IC, OC, scratch, GRPO__ROWS_STORE, panels);
+                else if (mode == 2) grpo__matmul_rows(y, x, W, NULL, NULL, M, IC, OC, scratch, GRPO__ROWS_ADD, panels);
                 else {
-                    grpo__matmul_rows(hidden, x, w, w2, NULL, M, IC, OC, scratch, GRPO__ROWS_SWIGLU);
-                    grpo__matmul_rows(y, NULL, wd, NULL, NULL, M, OC, IC, hidden, GRPO__ROWS_ADD);
+                    grpo__matmul_rows(hidden, x, W, W2, NULL, M, IC, OC, scratch, GRPO__ROWS_SWIGLU, panels);
+                    grpo__matmul_rows(y, NULL, WD, NULL, NULL, M, OC, IC, hidden, GRPO__ROWS_ADD, panels);
                 }
+                float *same = stored + (size_t)mode * M * wide;
+                if (!panels) memcpy(same, y, sizeof(float) * M * out_width);
+                else CHECK(memcmp(same, y, sizeof(float) * M * out_width) == 0, "M %d, IC %d, OC %d, mode %d: panels of %d rows give other outputs than the stored layout", M, IC, OC, mode, panels);
                 int bad = 0;
                 for (int m = 0; m < M; m++) {
                     if (mode == 3)
@@ -599,11 +623,11 @@ static void test_matmul_rows(void) {
 #endif
                     memcpy(one, start + (size_t)row * out_width, sizeof(float) * out_width);
                     const float *xr = x + (size_t)row * IC;
-                    if (mode <= 1) grpo__matmul_rows(one, xr, w, NULL, mode ? bias : NULL, 1, IC, OC, scratch, GRPO__ROWS_STORE);
-                    else if (mode == 2) grpo__matmul_rows(one, xr, w, NULL, NULL, 1, IC, OC, scratch, GRPO__ROWS_ADD);
+                    if (mode <= 1) grpo__matmul_rows(one, xr, W, NULL, mode ? bias : NULL, 1, IC, OC, scratch, GRPO__ROWS_STORE, panels);
+                    else if (mode == 2) grpo__matmul_rows(one, xr, W, NULL, NULL, 1, IC, OC, scratch, GRPO__ROWS_ADD, panels);
                     else {
-                        grpo__matmul_rows(hidden, xr, w, w2, NULL, 1, IC, OC, scratch, GRPO__ROWS_SWIGLU);
-                        grpo__matmul_rows(one, NULL, wd, NULL, NULL, 1, OC, IC, hidden, GRPO__ROWS_ADD);
+                        grpo__matmul_rows(hidden, xr, W, W2, NULL, 1, IC, OC, scratch, GRPO__ROWS_SWIGLU, panels);
+                        grpo__matmul_rows(one, NULL, WD, NULL, NULL, 1, OC, IC, hidden, GRPO__ROWS_ADD, panels);
                     }
 #ifdef _OPENMP
                     omp_set_num_threads(saved);
@@ -614,7 +638,9 @@ static void test_matmul_rows(void) {
 #endif
                 }
             }
+            }
             free(x); free(w); free(w2); free(wd); free(bias); free(y); free(start); free(one); free(scratch); free(hidden); free(h);
+            free(stored); free(pw); free(pw2); free(pwd);
         }
 #ifdef GRPO__LANES
     printf("    vector kernel, %d lanes: max error %.2e of the sum of |terms|\n", GRPO__LANES, worst);

@@ -132,7 +132,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
     /* generation with fuzzed limits, prompts and sampling */
     grpo_generator generator;
-    grpo_generator_config gc = {fz_int(&in, 0, 3), fz_int(&in, 0, 4), fz_int(&in, 0, ctx)};
+    grpo_generator_config gc = {fz_int(&in, 0, 3), fz_int(&in, 0, 4), fz_int(&in, 0, ctx), 0};
     r = grpo_generator_create(&generator, &model, fz_byte(&in) < 20 ? NULL : &gc);
     grpo_tokenizer tokenizer = grpo_byte_tokenizer();
     char stop_a[8], stop_b[200];
