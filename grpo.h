@@ -536,9 +536,9 @@ typedef struct {
     int max_new_tokens;       /* default min(128, context_length - 1) */
     int share_model_weights;  /* default (0): the generator keeps a copy of the model's matmul weights
                                  packed for decoding (as much memory again as those weights; refreshed
-                                 at every grpo_generate, about 1 % of a generation's time), which
-                                 decodes config B of the benchmarks 10-30 % faster; 1: it reads
-                                 the model's weights in place */
+                                 at every grpo_generate: 7-9 ms for config B's 77 MB on 2 cores, 1-2 %
+                                 of its generation), which decodes config B 6-14 % faster, with the
+                                 same results bit for bit; 1: it reads the model's weights in place */
 } grpo_generator_config;
 
 /* The completions of one grpo_generate call; S = n_prompts * group_size sequences, sequence
@@ -3424,7 +3424,7 @@ static void grpo__matmul_backward_set(float *dinp, float *dweight, float *dbias,
    sequential stream, which it prefetches GRPO__PREFETCH_K steps ahead. On config B's weights
    (77 MB, beyond the L3) one core's 16-row tiles ran 69 GFLOP/s stored and 90 packed; the
    generator keeps a packed copy of the model's decode weights, which made config B's
-   generation 14-20 % faster (README, Performance).
+   generation 6-14 % faster (README, Performance).
    Each output is one fused multiply-add chain over k = 0..IC-1 in order, whatever M, the
    blocking or the thread count: a sequence's logits do not depend on which other sequences
    share its batch, and the result is bit-identical for any number of threads. Without
