@@ -786,6 +786,8 @@ typedef struct {
     int n_rewards;
     const grpo_tokenizer *tokenizer; /* required: prompts are encoded and completions decoded with it */
     uint64_t seed;
+    int share_model_weights;       /* 1: the generator reads the policy's weights in place instead of keeping
+                                      a packed copy (grpo_generator_config): less memory, slower rollouts */
 } grpo_trainer_config;
 
 #define GRPO_MAX_REWARDS 16
@@ -5860,6 +5862,8 @@ GRPODEF grpo_result grpo_trainer_create(grpo_trainer *trainer, grpo_model *polic
     if (c.micro_batch_size < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.micro_batch_size = %d: expected >= 1", c.micro_batch_size);
     if ((unsigned)c.scale_rewards > GRPO_SCALE_NONE) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.scale_rewards = %d is not a grpo_scale_rewards", (int)c.scale_rewards);
     if (c.max_sampling_rounds < 1) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.max_sampling_rounds = %d: expected >= 1", c.max_sampling_rounds);
+    if (c.share_model_weights != 0 && c.share_model_weights != 1)
+        return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.share_model_weights = %d: expected 0 (the generator keeps a packed copy) or 1", c.share_model_weights);
     if (!c.tokenizer || !c.tokenizer->encode || !c.tokenizer->decode) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.tokenizer is required");
     if (c.tokenizer->vocab_size > m->vocab_size) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.tokenizer has %d tokens, the model's vocabulary %d", c.tokenizer->vocab_size, m->vocab_size);
     if (c.n_rewards > GRPO_MAX_REWARDS) return grpo__fail(GRPO_ERROR_INVALID_CONFIG, "trainer.n_rewards = %d: at most %d", c.n_rewards, GRPO_MAX_REWARDS);
@@ -5882,7 +5886,7 @@ GRPODEF grpo_result grpo_trainer_create(grpo_trainer *trainer, grpo_model *polic
              (c.mu <= 1 || (grpo__mul(weights, 3, &rollback) && grpo__add(planned, rollback, &planned))); /* the rollback copy */
     if (!ok) return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "trainer: buffers for %d sequences x %d tokens overflow size_t", S, T);
     if ((r = grpo__check_memory("trainer (buffers, optimizer, reference model)", planned))) return r;
-    grpo_generator_config gc = {c.prompts_per_step, c.group_size, c.max_completion_tokens, 0};
+    grpo_generator_config gc = {c.prompts_per_step, c.group_size, c.max_completion_tokens, c.share_model_weights};
     grpo__memory_planned = planned;
     r = grpo_generator_create(&trainer->generator, policy, &gc);
     grpo__memory_planned = 0;

@@ -208,6 +208,34 @@ static void test_micro_batches_match_full_batch(void) {
     }
 }
 
+/* share_model_weights = 1 (the generator reads the policy's weights in place) gives the same
+   steps bit for bit as the default packed copy: two steps, so the second samples from weights
+   the first step changed. */
+static void test_share_model_weights(void) {
+    grpo_tokenizer tok = grpo_byte_tokenizer();
+    grpo_reward rewards[1] = {{GRPO_REWARD_CALLBACK, 1.0f, "digits", digits_reward, NULL, 0, 0}};
+    grpo_config config = tiny();
+    grpo_model packed, shared;
+    grpo_model_create(&packed, &config, 9);
+    grpo_model_create(&shared, &config, 9);
+    grpo_trainer_config c = toy_config(&tok, rewards, 1);
+    grpo_trainer a, b;
+    CHECK(grpo_trainer_create(&a, &packed, &c) == GRPO_SUCCESS, "create: %s", grpo_last_error());
+    c.share_model_weights = 1;
+    CHECK(grpo_trainer_create(&b, &shared, &c) == GRPO_SUCCESS, "create: %s", grpo_last_error());
+    for (int step = 0; step < 2; step++) {
+        grpo_metrics ma, mb;
+        CHECK(grpo_trainer_step(&a, toy_examples, 4, &ma) == GRPO_SUCCESS && grpo_trainer_step(&b, toy_examples, 4, &mb) == GRPO_SUCCESS, "steps");
+        CHECK(ma.loss == mb.loss && ma.reward == mb.reward && ma.completions_mean_length == mb.completions_mean_length,
+              "step %d: loss %g vs %g, reward %g vs %g", step, ma.loss, mb.loss, ma.reward, mb.reward);
+        CHECK(memcmp(packed.params_memory, shared.params_memory, packed.num_parameters * sizeof(float)) == 0, "step %d: the weights differ", step);
+    }
+    grpo_trainer_destroy(&a);
+    grpo_trainer_destroy(&b);
+    grpo_model_destroy(&packed);
+    grpo_model_destroy(&shared);
+}
+
 /* mu > 1: later passes see rho != 1, so clipping can act; lp_old stays the sampling policy's. */
 static void test_mu_passes(void) {
     grpo_config config = tiny();
@@ -290,7 +318,7 @@ static void test_trainer_errors(void) {
     grpo_reward rewards[1] = {{GRPO_REWARD_CALLBACK, 1.0f, "digits", digits_reward, NULL, 0, 0}};
     grpo_reward bad_overlong[1] = {{GRPO_REWARD_OVERLONG, 1.0f, NULL, NULL, NULL, 8, 20}};
     grpo_trainer trainer;
-    struct { const char *what, *message; grpo_trainer_config c; } cases[10];
+    struct { const char *what, *message; grpo_trainer_config c; } cases[11];
     int n = 0;
     grpo_trainer_config ok = toy_config(&tok, rewards, 1);
 #define CASE(text, field, value) do { cases[n].what = #field " = " #value; cases[n].message = text; cases[n].c = ok; cases[n].c.field = value; n++; } while (0)
@@ -303,6 +331,7 @@ static void test_trainer_errors(void) {
     CASE("loss.dual_clip", loss.dual_clip, 0.5f);
     CASE("overlong", rewards, bad_overlong);
     CASE("max_new_tokens", max_completion_tokens, 60);
+    CASE("share_model_weights", share_model_weights, 2);
 #undef CASE
     for (int i = 0; i < n; i++) {
         grpo_result r = grpo_trainer_create(&trainer, &model, &cases[i].c);
@@ -354,6 +383,7 @@ int main(void) {
     TEST(test_advantages_edges);
     TEST(test_grpo_learns_toy_task);
     TEST(test_micro_batches_match_full_batch);
+    TEST(test_share_model_weights);
     TEST(test_mu_passes);
     TEST(test_dynamic_sampling);
     TEST(test_nan_is_refused);
