@@ -3805,9 +3805,11 @@ static void grpo__pack_panels(float *out, const float *weight, int OC, int IC, i
         int first = p * P, h = OC - first < P ? OC - first : P;
         const float *w = weight + (size_t)first * IC;
         float *panel = out + (size_t)first * IC;
-        for (int k0 = 0; k0 < IC; k0 += 64) /* 64 columns of the h rows at a time: stays in L1 */
+        for (int k0 = 0; k0 < IC; k0 += 64) { /* 64 columns of the h rows at a time: stays in L1 */
+            int k1 = k0 + 64 < IC ? k0 + 64 : IC;
             for (int r = 0; r < h; r++)
-                for (int k = k0; k < IC && k < k0 + 64; k++) panel[(size_t)k * h + r] = w[(size_t)r * IC + k];
+                for (int k = k0; k < k1; k++) panel[(size_t)k * h + r] = w[(size_t)r * IC + k];
+        }
     }
 }
 
@@ -4553,6 +4555,28 @@ GRPODEF void grpo_generator_destroy(grpo_generator *generator) {
     memset(generator, 0, sizeof *generator);
 }
 
+/* The decode step's weight matrices: wq, wk, wv, wo, w_gate, w_up, w_down (each `count` = L
+   matrices of (out, in)) and the head (V, C). With packed NULL they are the model's; else they
+   are laid out one after another from packed, the generator's copy (grpo_generator.weights).
+   Returns the floats of all of them. */
+typedef struct { const float *weight; int out, in, count; } grpo__decode_matrix;
+enum { GRPO__DECODE_MATRICES = 8 };
+static size_t grpo__decode_matrices(const grpo_model *model, const float *packed, grpo__decode_matrix m[GRPO__DECODE_MATRICES]) {
+    const grpo_config *c = &model->config;
+    const grpo_parameters *p = &model->params;
+    int C = c->d_model, F = c->d_ff, L = c->n_layers, QD = c->n_heads * model->head_size, KD = c->n_kv_heads * model->head_size;
+    const grpo__decode_matrix shapes[GRPO__DECODE_MATRICES] = {
+        {p->wq, QD, C, L}, {p->wk, KD, C, L}, {p->wv, KD, C, L}, {p->wo, C, QD, L}, {p->w_gate, F, C, L},
+        {p->w_up, F, C, L}, {p->w_down, C, F, L}, {p->lm_head ? p->lm_head : p->token_embedding, c->vocab_size, C, 1}};
+    size_t total = 0;
+    for (int i = 0; i < GRPO__DECODE_MATRICES; i++) {
+        m[i] = shapes[i];
+        if (packed) m[i].weight = packed + total;
+        total += (size_t)m[i].count * m[i].out * m[i].in;
+    }
+    return total;
+}
+
 GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_model *model,
                                           const grpo_generator_config *config) {
     if (!generator || !model || !model->params_memory)
@@ -4595,7 +4619,8 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     /* the packed decode weights: every matmul of a layer, and the head */
     size_t weights = 0;
 #ifdef GRPO__LANES
-    if (!c.share_model_weights) weights = L * (QD * C + 2 * KD * C + C * QD + 3 * F * C) + V * C + 16; /* + 16: aligned to 64 bytes */
+    grpo__decode_matrix matrices[GRPO__DECODE_MATRICES];
+    if (!c.share_model_weights) weights = grpo__decode_matrices(model, NULL, matrices) + 16; /* + 16: aligned to 64 bytes */
 #endif
     ok = ok && grpo__add(floats, weights, &floats);
     ints = 7 * S + (size_t)c.max_prompts + S + rng_ints + out_ints;
@@ -4661,16 +4686,12 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
 /* Copies the model's decode weights into gen->weights in panels of P rows (see grpo_generator),
    by every thread of a parallel region; no barrier at the end. */
 static void grpo__decode_pack_weights(grpo_generator *gen, const grpo_model *model, int P) {
-    const grpo_config *c = &model->config;
-    const grpo_parameters *p = &model->params;
-    int C = c->d_model, F = c->d_ff, L = c->n_layers, QD = c->n_heads * model->head_size, KD = c->n_kv_heads * model->head_size;
-    const float *source[7] = {p->wq, p->wk, p->wv, p->wo, p->w_gate, p->w_up, p->w_down};
-    int out[7] = {QD, KD, KD, C, F, F, C}, in[7] = {C, C, C, QD, C, C, F};
-    float *w = gen->weights;
-    for (int m = 0; m < 7; m++)
-        for (int l = 0; l < L; l++, w += (size_t)out[m] * in[m])
-            grpo__pack_panels(w, source[m] + (size_t)l * out[m] * in[m], out[m], in[m], P);
-    grpo__pack_panels(w, p->lm_head ? p->lm_head : p->token_embedding, c->vocab_size, C, P);
+    grpo__decode_matrix from[GRPO__DECODE_MATRICES];
+    grpo__decode_matrices(model, NULL, from);
+    float *to = gen->weights;
+    for (int m = 0; m < GRPO__DECODE_MATRICES; m++)
+        for (int l = 0; l < from[m].count; l++, to += (size_t)from[m].out * from[m].in)
+            grpo__pack_panels(to, from[m].weight + (size_t)l * from[m].out * from[m].in, from[m].out, from[m].in, P);
 }
 
 /* After the prefill forward of n_prompts prompts (T tokens per row): keeps their lengths and
@@ -4831,13 +4852,10 @@ static void grpo__decode_team(grpo_generator *gen, const grpo_model *model, int 
             gen->panel_rows = panels; /* every thread has read the old value: it is before the barrier */
         }
     }
-    const float *wq = p->wq, *wk = p->wk, *wv = p->wv, *wo = p->wo, *w_gate = p->w_gate, *w_up = p->w_up, *w_down = p->w_down;
-    const float *lm_head = p->lm_head ? p->lm_head : p->token_embedding;
-    if (panels) {
-        size_t Lz = (size_t)L;
-        wq = gen->weights; wk = wq + Lz * QD * C; wv = wk + Lz * KD * C; wo = wv + Lz * KD * C;
-        w_gate = wo + Lz * C * QD; w_up = w_gate + Lz * F * C; w_down = w_up + Lz * F * C; lm_head = w_down + Lz * C * F;
-    }
+    grpo__decode_matrix matrices[GRPO__DECODE_MATRICES];
+    grpo__decode_matrices(model, panels ? gen->weights : NULL, matrices);
+    const float *wq = matrices[0].weight, *wk = matrices[1].weight, *wv = matrices[2].weight, *wo = matrices[3].weight;
+    const float *w_gate = matrices[4].weight, *w_up = matrices[5].weight, *w_down = matrices[6].weight, *lm_head = matrices[7].weight;
     /* q, k and v read the same normalised rows: packed once (builds without the kernel pass them again) */
 #ifdef GRPO__LANES
     const float *packed_again = NULL;

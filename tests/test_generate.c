@@ -239,13 +239,15 @@ static void test_sampler_frequencies(void) {
    Seeds: the same seed gives the same completions; a prompt's completions do not depend on the
    other prompts of the batch; prompt_seeds let a prompt move to another slot. */
 static void generate_into(grpo_generator *gen, grpo_model *model, const int *prompts, const int *lengths, int n_prompts,
-                          const uint64_t *prompt_seeds, uint64_t seed, int *tokens /* (n_prompts * G, max_new) */) {
+                          const uint64_t *prompt_seeds, uint64_t seed, int *tokens /* (n_prompts * G, max_new) */,
+                          float *logprobs /* the same shape, or NULL */) {
     grpo_sampling_config sc;
     memset(&sc, 0, sizeof sc);
     sc.seed = seed; sc.prompt_seeds = prompt_seeds; sc.eos_id = -1; sc.max_new_tokens = 10;
     const grpo_completions *out;
     CHECK(grpo_generate(gen, model, prompts, lengths, n_prompts, PT, G, &sc, &out) == GRPO_SUCCESS, "generate: %s", grpo_last_error());
     memcpy(tokens, out->tokens, (size_t)out->n_sequences * out->max_new_tokens * sizeof(int));
+    if (logprobs) memcpy(logprobs, out->logprobs, (size_t)out->n_sequences * out->max_new_tokens * sizeof(float));
 }
 
 static void test_seed_reproducibility(void) {
@@ -257,14 +259,14 @@ static void test_seed_reproducibility(void) {
     int prompts[NP * PT];
     fill_prompts(prompts);
     static int a[S * 10], b[S * 10], c[S * 10], alone[G * 10], moved[S * 10];
-    generate_into(&gen, &model, prompts, prompt_lengths_fixed, NP, NULL, 42, a);
-    generate_into(&gen, &model, prompts, prompt_lengths_fixed, NP, NULL, 42, b);
+    generate_into(&gen, &model, prompts, prompt_lengths_fixed, NP, NULL, 42, a, NULL);
+    generate_into(&gen, &model, prompts, prompt_lengths_fixed, NP, NULL, 42, b, NULL);
     CHECK(memcmp(a, b, sizeof a) == 0, "the same seed must give the same completions");
-    generate_into(&gen, &model, prompts, prompt_lengths_fixed, NP, NULL, 43, c);
+    generate_into(&gen, &model, prompts, prompt_lengths_fixed, NP, NULL, 43, c, NULL);
     CHECK(memcmp(a, c, sizeof a) != 0, "another seed must give other completions");
     CHECK(memcmp(a, a + 10, 10 * sizeof(int)) != 0, "the G completions of a prompt differ from each other");
     /* prompt 0 alone: same completions as inside the batch */
-    generate_into(&gen, &model, prompts, prompt_lengths_fixed, 1, NULL, 42, alone);
+    generate_into(&gen, &model, prompts, prompt_lengths_fixed, 1, NULL, 42, alone, NULL);
     CHECK(memcmp(alone, a, sizeof alone) == 0, "a prompt alone must get the completions it gets in a batch");
     /* prompt 0 moved to slot 2, keyed by prompt_seeds: the same completions again */
     int swapped[NP * PT], swapped_lengths[NP] = {prompt_lengths_fixed[2], prompt_lengths_fixed[1], prompt_lengths_fixed[0]};
@@ -272,8 +274,8 @@ static void test_seed_reproducibility(void) {
     memcpy(swapped + PT, prompts + PT, PT * sizeof(int));
     memcpy(swapped + 2 * PT, prompts, PT * sizeof(int));
     uint64_t keys_a[NP] = {0, 1, 2}, keys_moved[NP] = {2, 1, 0};
-    generate_into(&gen, &model, prompts, prompt_lengths_fixed, NP, keys_a, 42, a);
-    generate_into(&gen, &model, swapped, swapped_lengths, NP, keys_moved, 42, moved);
+    generate_into(&gen, &model, prompts, prompt_lengths_fixed, NP, keys_a, 42, a, NULL);
+    generate_into(&gen, &model, swapped, swapped_lengths, NP, keys_moved, 42, moved, NULL);
     CHECK(memcmp(moved + 2 * G * 10, a, G * 10 * sizeof(int)) == 0, "with prompt_seeds a prompt's completions follow it to another slot");
     grpo_generator_destroy(&gen);
     grpo_model_destroy(&model);
@@ -282,16 +284,6 @@ static void test_seed_reproducibility(void) {
 /* The generator's packed copy of the weights (the default) against reading the model's
    weights in place (share_model_weights = 1): the same completions and log-probs bit for bit,
    also after the model's weights change between calls (the copy is refreshed each call). */
-static void generate_both(grpo_generator *gen, grpo_model *model, const int *prompts, int *tokens, float *logprobs) {
-    grpo_sampling_config sc;
-    memset(&sc, 0, sizeof sc);
-    sc.seed = 7; sc.eos_id = -1; sc.max_new_tokens = 10;
-    const grpo_completions *out;
-    CHECK(grpo_generate(gen, model, prompts, prompt_lengths_fixed, NP, PT, G, &sc, &out) == GRPO_SUCCESS, "generate: %s", grpo_last_error());
-    memcpy(tokens, out->tokens, sizeof(int) * S * 10);
-    memcpy(logprobs, out->logprobs, sizeof(float) * S * 10);
-}
-
 static void test_packed_weights(void) {
     grpo_model model, other;
     make_model(&model, 5);
@@ -309,8 +301,8 @@ static void test_packed_weights(void) {
     static int ta[S * 10], tb[S * 10], first[S * 10];
     static float la[S * 10], lb[S * 10];
     for (int round = 0; round < 2; round++) {
-        generate_both(&packed, &model, prompts, ta, la);
-        generate_both(&shared, &model, prompts, tb, lb);
+        generate_into(&packed, &model, prompts, prompt_lengths_fixed, NP, NULL, 7, ta, la);
+        generate_into(&shared, &model, prompts, prompt_lengths_fixed, NP, NULL, 7, tb, lb);
         CHECK(memcmp(ta, tb, sizeof ta) == 0 && memcmp(la, lb, sizeof la) == 0, "round %d: packed and shared weights must give the same completions and log-probs", round);
         if (round == 0) {
             memcpy(first, ta, sizeof first);
