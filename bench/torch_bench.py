@@ -11,11 +11,12 @@ WORKLOAD (the same as grpo.h's side, bench/bench_suite.c)
             loss = mean negative log-likelihood, backward, clip_grad_norm_(1.0), AdamW
             (lr 1e-4, weight decay 0.01 on matrices only, as grpo_adamw)
   forward   the same forward under torch.no_grad(): the reference model's cost in GRPO
-  decode    16 sequences (4 prompts x 4), 64-token prompts, 64 new tokens, KV cache: the
-            measure of bench/torch_generate.py (best of --repeats)
+  decode    16 sequences (4 prompts x 4), 64-token prompts, 64 new tokens, KV cache, each
+            prompt prefilled once: the measure of bench/torch_generate.py (best of --repeats)
   grpo      a whole GRPO step written plainly in torch, as grpo_trainer_step does it:
             2 prompts of 64 byte tokens (BOS + 63 bytes) x G = 8 completions of 64 tokens
-            (temperature 1, no EOS, KV-cached generation of all 16 rows), rewards (the format
+            (temperature 1, no EOS, KV-cached generation of all 16 rows, each prompt
+            prefilled once and its keys and values shared by its 8 rows), rewards (the format
             reward, a regular expression on the decoded bytes), group advantages
             (r - mean) / (std + 1e-4), the reference model's log-probs (no grad), the policy's
             forward + backward of the clipped loss (eps 0.2) with beta = 0.04 times the k3 KL,
@@ -138,10 +139,11 @@ def main():
     def grpo_step():
         times = {}
         t0 = time.perf_counter()
-        rows = prompts.repeat_interleave(GRPO_G, dim=0)            # (16, 64): every row is prefilled
+        rows = prompts.repeat_interleave(GRPO_G, dim=0)            # (16, 64)
         completion = torch.zeros(S, GRPO_NEW_TOKENS, dtype=torch.long)
         with torch.no_grad():
-            logits = model(rows, 0)
+            logits = model(prompts, 0).repeat_interleave(GRPO_G, dim=0)   # each prompt prefilled once,
+            model.repeat_cache(GRPO_PROMPTS, GRPO_G, GRPO_PROMPT_TOKENS)  # shared by its G rows
             for j in range(GRPO_NEW_TOKENS):
                 token = torch.multinomial(Fn.softmax(logits, dim=-1), 1)
                 completion[:, j:j + 1] = token

@@ -31,10 +31,13 @@ CONFIGS   A: 4 layers, 4 heads, d_model 256, vocab 512, d_ff 704   (3.3 M parame
           context 128 for both.
 
 WORKLOAD  S sequences = S/G distinct prompts of 64 random token ids, each repeated G times
-          (G = 4 for S = 16, G = 8 for S = 64), as in a GRPO rollout. PyTorch prefills all S rows
-          (the simple thing a user does; grpo.h may prefill each distinct prompt once, so the
-          prefill is timed separately and the comparison can be made on decode alone). The
-          prefill's last-position logits give new token 1; then 63 decode steps, each one
+          (G = 4 for S = 16, G = 8 for S = 64), as in a GRPO rollout. Like grpo.h, PyTorch
+          prefills each distinct prompt once and copies its keys and values into the cache rows
+          of its G sequences (repeat_cache); with --prefill-every-row it prefills all S rows
+          instead, G times the prefill work (what a user who repeats the prompts, as TRL does,
+          gets; the comparisons before 2026-11-25 12:00 UTC were made against that). The
+          prefill's last-position logits give new token 1 (sampled independently in each of
+          the G rows); then 63 decode steps, each one
           batched forward of S rows of 1 token, give tokens 2..64. Every step samples
           multinomial(softmax(logits / T)), T = 1.0, no top-k/top-p, and gathers the sampled
           token's log_softmax(logits / T) (GRPO's lp_old). No EOS: all S sequences make 64 tokens.
@@ -52,8 +55,9 @@ FLOPs (2 per multiply-add; embeddings lookups, norms, RoPE, softmax and sampling
                    (2*P_l: the projections; 2*C*n for q k^T and 2*C*n for att v over H heads
                    of D, H*D = C; 2*C*V: the tied lm_head)
     decode  = S * sum_{j=1..63} flops(64 + j)            (step j feeds position 63+j)
-    prefill = S * (64 * n_layers * 2*P_l + n_layers * 4*C * sum_{t=1..64} t + 2*C*V)
-              (causal half of the attention only, lm_head on the last position only)
+    prefill = R * (64 * n_layers * 2*P_l + n_layers * 4*C * sum_{t=1..64} t + 2*C*V)
+              (R = S/G prefilled rows, or S with --prefill-every-row; causal half of the
+              attention only, lm_head on the last position only)
     GFLOP/s = those FLOPs / the measured seconds.
 
 THREADS   torch.set_num_threads must be set explicitly (this torch starts at 1 thread here).
@@ -76,7 +80,7 @@ OUTPUT    --json: exactly one JSON line on stdout:
            "torch_version", "blas", then extra fields: "decode_gflops", "prefill_gflops",
            "omp_wait_policy", "repeats", "parameters", "other_cpu_seconds" (CPU seconds other
            processes used during the reported repeat: the machine is shared, > 0.5 or so means
-           a disturbed measurement), and without --threads "threads_tried" (tokens_per_second
+           a disturbed measurement), "prefill_rows" (S/G, or S with --prefill-every-row), and without --threads "threads_tried" (tokens_per_second
            of each setting)}.
           Otherwise a few lines for a human.
 """
@@ -98,7 +102,7 @@ TEMPERATURE = 1.0
 THREAD_SETTINGS = (1, 2)
 WARMUP_NEW_TOKENS = 8  # the warm-up: a full prefill and 7 decode steps (keeps a default run < 60 s)
 
-def flop_counts(cfg, S):
+def flop_counts(cfg, S, prompts):
     """(prefill FLOPs, decode FLOPs) of one generation, per the formula in the docstring."""
     L, C, V = cfg["n_layers"], cfg["d_model"], cfg["vocab_size"]
     F = d_ff_of(C)
@@ -109,7 +113,7 @@ def flop_counts(cfg, S):
 
     decode = S * sum(flops(PROMPT_TOKENS + j) for j in range(1, NEW_TOKENS))
     causal = PROMPT_TOKENS * (PROMPT_TOKENS + 1) // 2
-    prefill = S * (PROMPT_TOKENS * L * 2 * P_l + L * 4 * C * causal + 2 * C * V)
+    prefill = prompts * (PROMPT_TOKENS * L * 2 * P_l + L * 4 * C * causal + 2 * C * V)
     return prefill, decode
 
 
@@ -143,7 +147,7 @@ def build_model(config_name, max_batch):
     return build(config_name, max_batch).eval(), sample
 
 
-def measure(config_name, S, threads, repeats, seed):
+def measure(config_name, S, threads, repeats, seed, prefill_every_row=False):
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     import ctypes
@@ -159,14 +163,20 @@ def measure(config_name, S, threads, repeats, seed):
     cfg = CONFIGS[config_name]
     V, G = cfg["vocab_size"], GROUP_SIZE[S]
     model, sample = build_model(config_name, S)
-    prompts = torch.randint(0, V, (S // G, PROMPT_TOKENS)).repeat_interleave(G, dim=0)
+    prompts = torch.randint(0, V, (S // G, PROMPT_TOKENS))
+    if prefill_every_row:
+        prompts = prompts.repeat_interleave(G, dim=0)
     out_tokens = torch.zeros(S, NEW_TOKENS, dtype=torch.long)
     out_logprobs = torch.zeros(S, NEW_TOKENS)
 
     def generate(new_tokens=NEW_TOKENS):
         busy0, own0 = system_busy_seconds(), time.process_time()
         t0 = time.perf_counter()
-        token, logprob = sample(model(prompts, 0))
+        logits = model(prompts, 0)
+        if not prefill_every_row:
+            model.repeat_cache(S // G, G, PROMPT_TOKENS)
+            logits = logits.repeat_interleave(G, dim=0)
+        token, logprob = sample(logits)
         out_tokens[:, 0:1] = token
         out_logprobs[:, 0:1] = logprob
         t1 = time.perf_counter()
@@ -191,7 +201,7 @@ def measure(config_name, S, threads, repeats, seed):
     except (OSError, AttributeError):
         blas = "unknown (torch BLAS_INFO=%s)" % ("generic" if "BLAS_INFO=generic" in torch.__config__.show() else "?")
 
-    prefill_flops, decode_flops = flop_counts(cfg, S)
+    prefill_flops, decode_flops = flop_counts(cfg, S, S if prefill_every_row else S // G)
     return {
         "config": config_name,
         "sequences": S,
@@ -211,15 +221,18 @@ def measure(config_name, S, threads, repeats, seed):
         "repeats": repeats,
         "parameters": sum(p.numel() for p in model.parameters()),
         "other_cpu_seconds": other_s,
+        "prefill_rows": S if prefill_every_row else S // G,
     }
 
 
 # ------------------------------------------------------------------------------------------
 # Runs in fresh processes (one per thread setting) and the output.
 
-def run_child(config_name, S, threads, repeats, seed):
+def run_child(config_name, S, threads, repeats, seed, prefill_every_row):
     cmd = [sys.executable, os.path.abspath(__file__), "--config", config_name, "--sequences", str(S),
            "--threads", str(threads), "--repeats", str(repeats), "--seed", str(seed), "--json"]
+    if prefill_every_row:
+        cmd.append("--prefill-every-row")
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
@@ -227,8 +240,8 @@ def run_child(config_name, S, threads, repeats, seed):
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def best_of_settings(config_name, S, repeats, seed):
-    results = [run_child(config_name, S, t, repeats, seed) for t in THREAD_SETTINGS]
+def best_of_settings(config_name, S, repeats, seed, prefill_every_row):
+    results = [run_child(config_name, S, t, repeats, seed, prefill_every_row) for t in THREAD_SETTINGS]
     best = dict(max(results, key=lambda r: r["tokens_per_second"]))
     best["threads_tried"] = {str(r["threads"]): round(r["tokens_per_second"], 1) for r in results}
     return best
@@ -253,12 +266,12 @@ def describe(r):
     return "\n".join(lines)
 
 
-def run_all(repeats, seed):
+def run_all(repeats, seed, prefill_every_row):
     rows = []
     for config_name in CONFIGS:
         for S in GROUP_SIZE:
             for t in THREAD_SETTINGS:
-                r = run_child(config_name, S, t, repeats, seed)
+                r = run_child(config_name, S, t, repeats, seed, prefill_every_row)
                 rows.append(r)
                 print("  %s S=%-2d threads=%d: %.0f tok/s" % (config_name, S, t, r["tokens_per_second"]),
                       file=sys.stderr, flush=True)
@@ -288,6 +301,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3, help="timed repeats after one warm-up; the best is kept (default 3)")
     ap.add_argument("--seed", type=int, default=1234, help="torch.manual_seed (default 1234)")
     ap.add_argument("--json", action="store_true", help="print exactly one JSON line on stdout")
+    ap.add_argument("--prefill-every-row", action="store_true",
+                    help="prefill all S rows (each prompt G times) instead of each distinct prompt once")
     ap.add_argument("--all", action="store_true", help="run configs A, B x sequences 16, 64 x threads 1, 2; print a table")
     args = ap.parse_args()
     if args.repeats < 1:
@@ -296,14 +311,14 @@ def main():
         ap.error("--threads must be >= 1")
 
     if args.all:
-        run_all(args.repeats, args.seed)
+        run_all(args.repeats, args.seed, args.prefill_every_row)
         return
     if args.config is None or args.sequences is None:
         ap.error("--config and --sequences are required (or --all)")
     if args.threads is not None:
-        result = measure(args.config, args.sequences, args.threads, args.repeats, args.seed)
+        result = measure(args.config, args.sequences, args.threads, args.repeats, args.seed, args.prefill_every_row)
     else:
-        result = best_of_settings(args.config, args.sequences, args.repeats, args.seed)
+        result = best_of_settings(args.config, args.sequences, args.repeats, args.seed, args.prefill_every_row)
     print(json.dumps(result) if args.json else describe(result), flush=True)
 
 

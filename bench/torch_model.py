@@ -182,6 +182,14 @@ def build_model(config_name, max_batch, max_len=CONTEXT):
             x = self.final_norm(x[:, -1, :])
             return Fn.linear(x, self.embedding.weight)                # tied head
 
+        def repeat_cache(self, rows, G, length):
+            """Cache rows [0, rows) at positions [0, length) copied G times each into rows
+            [0, rows * G), row r going to rows r G .. r G + G - 1: one prompt's prefill shared
+            by its G completions, as grpo.h shares it."""
+            for layer in self.layers:
+                for cache in (layer.attn.cache_k, layer.attn.cache_v):
+                    cache[:rows * G, :, :length] = cache[:rows, :, :length].repeat_interleave(G, dim=0)
+
         def logits(self, tokens):
             """The full causal forward of tokens (B, T) from position 0, no cache -> (B, T, V)."""
             x = self.final_norm(self._run(tokens, 0, False))
