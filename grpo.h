@@ -4872,8 +4872,7 @@ static void grpo__decode_team(grpo_generator *gen, const grpo_model *model, int 
         grpo__matmul_rows_team(gen->q, gen->normed, wq + (size_t)l * QD * C, NULL, p->bq ? p->bq + (size_t)l * QD : NULL, n, C, QD, gen->packed, GRPO__ROWS_STORE, panels);
         grpo__matmul_rows_team(gen->k, packed_again, wk + (size_t)l * KD * C, NULL, p->bk ? p->bk + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE, panels);
         grpo__matmul_rows_team(gen->v, packed_again, wv + (size_t)l * KD * C, NULL, p->bv ? p->bv + (size_t)l * KD : NULL, n, C, KD, gen->packed, GRPO__ROWS_STORE, panels);
-        /* RoPE, then this row's key and value into its sequence's cache: per (sequence or
-           prompt, kv head) a block of keys and one of values */
+        /* RoPE on q and k, row by row */
         size_t own_k_size = (size_t)new_blocks * D * GRPO__KEY_BLOCK, own_v_size = (size_t)max_new * D;
         size_t prompt_k_size = (size_t)context_blocks * D * GRPO__KEY_BLOCK, prompt_v_size = (size_t)context * D;
         float *layer_k = gen->cache_k + (size_t)l * S * KVH * own_k_size, *layer_v = gen->cache_v + (size_t)l * S * KVH * own_v_size;
@@ -4881,27 +4880,37 @@ static void grpo__decode_team(grpo_generator *gen, const grpo_model *model, int 
         const float *layer_prompt_v = gen->prompt_v + (size_t)l * max_prompts * KVH * prompt_v_size;
         #pragma omp for schedule(static)
         for (int i = 0; i < n; i++) {
-            int step = gen->row_step[i];
             grpo__rope_row(gen->q + (size_t)i * QD, model->rope_cos, model->rope_sin, gen->row_position[i], H, D, 1.0f);
             grpo__rope_row(gen->k + (size_t)i * KD, model->rope_cos, model->rope_sin, gen->row_position[i], KVH, D, 1.0f);
-            for (int kvh = 0; kvh < KVH; kvh++) {
-                size_t head = (size_t)gen->row_sequence[i] * KVH + kvh;
-                float *key = layer_k + head * own_k_size + ((size_t)(step / GRPO__KEY_BLOCK) * D) * GRPO__KEY_BLOCK + step % GRPO__KEY_BLOCK;
-                const float *k = gen->k + (size_t)i * KD + (size_t)kvh * D;
-                for (int d = 0; d < D; d++) key[(size_t)d * GRPO__KEY_BLOCK] = k[d];
-                memcpy(layer_v + head * own_v_size + (size_t)step * D, gen->v + (size_t)i * KD + (size_t)kvh * D, (size_t)D * sizeof(float));
-            }
         }
-        #pragma omp for collapse(2) schedule(static)
-        for (int i = 0; i < n; i++)
-            for (int h = 0; h < H; h++) {
-                int sequence = gen->row_sequence[i], b = sequence / G, kvh = h / group;
-                size_t own = (size_t)sequence * KVH + kvh, prompt = (size_t)b * KVH + kvh;
+        /* per (row, kv head): its key and value into the sequence's cache (keys in blocks), then
+           attention for the kv head's query heads; the next unit's cache is prefetched into L2 */
+        #pragma omp for schedule(static)
+        for (int unit = 0; unit < n * KVH; unit++) {
+            int i = unit / KVH, kvh = unit % KVH, step = gen->row_step[i];
+#ifdef GRPO__LANES
+            if (unit + 1 < n * KVH) {
+                int next_i = (unit + 1) / KVH, next_len = gen->row_step[next_i] + 1;
+                size_t next = (size_t)gen->row_sequence[next_i] * KVH + (unit + 1) % KVH;
+                const char *pk = (const char *)(layer_k + next * own_k_size), *pv = (const char *)(layer_v + next * own_v_size);
+                size_t kbytes = (size_t)((next_len + GRPO__KEY_BLOCK - 1) / GRPO__KEY_BLOCK) * D * GRPO__KEY_BLOCK * sizeof(float);
+                size_t vbytes = (size_t)next_len * D * sizeof(float);
+                for (size_t o = 0; o < kbytes; o += 64) _mm_prefetch(pk + o, _MM_HINT_T1);
+                for (size_t o = 0; o < vbytes; o += 64) _mm_prefetch(pv + o, _MM_HINT_T1);
+            }
+#endif
+            int sequence = gen->row_sequence[i], b = sequence / G;
+            size_t own = (size_t)sequence * KVH + kvh, prompt = (size_t)b * KVH + kvh;
+            float *key = layer_k + own * own_k_size + ((size_t)(step / GRPO__KEY_BLOCK) * D) * GRPO__KEY_BLOCK + step % GRPO__KEY_BLOCK;
+            const float *k = gen->k + (size_t)i * KD + (size_t)kvh * D;
+            for (int d = 0; d < D; d++) key[(size_t)d * GRPO__KEY_BLOCK] = k[d];
+            memcpy(layer_v + own * own_v_size + (size_t)step * D, gen->v + (size_t)i * KD + (size_t)kvh * D, (size_t)D * sizeof(float));
+            for (int h = kvh * group; h < (kvh + 1) * group; h++)
                 grpo__decode_attend(gen->att_out + (size_t)i * QD + (size_t)h * D, gen->scores + ((size_t)i * H + h) * (context + 2 * GRPO__KEY_BLOCK),
                                     gen->q + (size_t)i * QD + (size_t)h * D, D, scale,
                                     layer_prompt_k + prompt * prompt_k_size, layer_prompt_v + prompt * prompt_v_size, gen->prompt_lengths[b],
-                                    layer_k + own * own_k_size, layer_v + own * own_v_size, gen->row_step[i] + 1);
-            }
+                                    layer_k + own * own_k_size, layer_v + own * own_v_size, step + 1);
+        }
         grpo__matmul_rows_team(gen->x, gen->att_out, wo + (size_t)l * C * QD, NULL, NULL, n, QD, C, gen->packed, GRPO__ROWS_ADD, panels);
         #pragma omp for schedule(static)
         for (int i = 0; i < n; i++)
