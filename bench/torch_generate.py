@@ -48,6 +48,10 @@ MEASURES  tokens_per_second        = S * 64 / (prefill + decode loop)
           One warm-up (the prefill and 7 decode steps), then the best (highest tokens_per_second)
           of --repeats (default 3); every reported number comes from that one best repeat.
 
+CHECK     After the timed runs, the last run's sampling-time log-probs are compared with those of
+          a full causal forward over prompt + completion without the cache; a difference of 1e-3
+          or more ends the script with an error (so a broken cache cannot make a fast baseline).
+
 FLOPs (2 per multiply-add; embeddings lookups, norms, RoPE, softmax and sampling not counted)
     per layer matmul parameters  P_l = 4*C*C (wq, wk, wv, wo) + 3*C*F (w_gate, w_up, w_down)
     one token whose attention reads n keys (itself included):
@@ -93,7 +97,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_model import CONFIGS, CONTEXT, d_ff_of  # noqa: E402  (the model itself: bench/torch_model.py)
+from torch_model import CONFIGS, CONTEXT, d_ff_of, token_logprobs  # noqa: E402  (the model itself: bench/torch_model.py)
 
 PROMPT_TOKENS = 64
 NEW_TOKENS = 64
@@ -192,6 +196,14 @@ def measure(config_name, S, threads, repeats, seed, prefill_every_row=False):
         generate(WARMUP_NEW_TOKENS)                                    # warm-up
         runs = [generate() for _ in range(repeats)]
         assert bool(torch.isfinite(out_logprobs).all()) and bool((out_logprobs <= 0).all())
+        # the baseline must do the real work: the last run's sampling-time log-probs against a
+        # full causal forward over prompt + completion, without the cache
+        rows = prompts if prefill_every_row else prompts.repeat_interleave(G, dim=0)
+        full = torch.cat([rows, out_tokens], dim=1)
+        check = token_logprobs(model.logits(full[:, :-1]), full[:, 1:])[:, PROMPT_TOKENS - 1:]
+        error = float((check - out_logprobs).abs().max())
+        if not error < 1e-3:
+            raise SystemExit("torch_generate: the KV-cached log-probs differ from a full forward's by %g" % error)
     prefill_s, decode_s, other_s = min(runs, key=lambda r: r[0] + r[1])
 
     try:
