@@ -153,7 +153,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         s.top_k = fz_int(&in, 0, V + 1);
         s.top_p = fz_byte(&in) < 128 ? 0.0f : fz_float(&in, 0.9f);
         s.greedy = fz_int(&in, 0, 1);
-        s.max_new_tokens = fz_int(&in, 0, gc.max_new_tokens + 1);
+        /* gc may hold a fuzzed INT_MAX (the generator then made from defaults): no + 1 past it */
+        s.max_new_tokens = fz_int(&in, 0, gc.max_new_tokens < INT_MAX ? gc.max_new_tokens + 1 : INT_MAX);
         s.eos_id = fz_int(&in, -1, V);
         s.seed = fz_u32(&in);
         size_t a_len = fz_byte(&in) % sizeof stop_a, b_len = fz_byte(&in) % sizeof stop_b;
