@@ -142,8 +142,7 @@ def main():
         rows = prompts.repeat_interleave(GRPO_G, dim=0)            # (16, 64)
         completion = torch.zeros(S, GRPO_NEW_TOKENS, dtype=torch.long)
         with torch.no_grad():
-            logits = model(prompts, 0).repeat_interleave(GRPO_G, dim=0)   # each prompt prefilled once,
-            model.repeat_cache(GRPO_PROMPTS, GRPO_G, GRPO_PROMPT_TOKENS)  # shared by its G rows
+            logits = model.prefill_shared(prompts, GRPO_G)             # each prompt once, shared by its G rows
             for j in range(GRPO_NEW_TOKENS):
                 token = torch.multinomial(Fn.softmax(logits, dim=-1), 1)
                 completion[:, j:j + 1] = token

@@ -33,9 +33,9 @@ CONFIGS   A: 4 layers, 4 heads, d_model 256, vocab 512, d_ff 704   (3.3 M parame
 WORKLOAD  S sequences = S/G distinct prompts of 64 random token ids, each repeated G times
           (G = 4 for S = 16, G = 8 for S = 64), as in a GRPO rollout. Like grpo.h, PyTorch
           prefills each distinct prompt once and copies its keys and values into the cache rows
-          of its G sequences (repeat_cache); with --prefill-every-row it prefills all S rows
+          of its G sequences (prefill_shared); with --prefill-every-row it prefills all S rows
           instead, G times the prefill work (what a user who repeats the prompts, as TRL does,
-          gets; the comparisons before 2026-11-25 12:00 UTC were made against that). The
+          gets; the comparisons before 2026-11-25 11:00 UTC were made against that). The
           prefill's last-position logits give new token 1 (sampled independently in each of
           the G rows); then 63 decode steps, each one
           batched forward of S rows of 1 token, give tokens 2..64. Every step samples
@@ -176,10 +176,7 @@ def measure(config_name, S, threads, repeats, seed, prefill_every_row=False):
     def generate(new_tokens=NEW_TOKENS):
         busy0, own0 = system_busy_seconds(), time.process_time()
         t0 = time.perf_counter()
-        logits = model(prompts, 0)
-        if not prefill_every_row:
-            model.repeat_cache(S // G, G, PROMPT_TOKENS)
-            logits = logits.repeat_interleave(G, dim=0)
+        logits = model(prompts, 0) if prefill_every_row else model.prefill_shared(prompts, G)
         token, logprob = sample(logits)
         out_tokens[:, 0:1] = token
         out_logprobs[:, 0:1] = logprob

@@ -182,13 +182,17 @@ def build_model(config_name, max_batch, max_len=CONTEXT):
             x = self.final_norm(x[:, -1, :])
             return Fn.linear(x, self.embedding.weight)                # tied head
 
-        def repeat_cache(self, rows, G, length):
-            """Cache rows [0, rows) at positions [0, length) copied G times each into rows
-            [0, rows * G), row r going to rows r G .. r G + G - 1: one prompt's prefill shared
-            by its G completions, as grpo.h shares it."""
+        def prefill_shared(self, prompts, G):
+            """Prefill prompts (P, T) once, copy each one's cache rows (positions [0, T)) into the
+            rows of its G sequences (prompt p to rows p G .. p G + G - 1), as grpo.h shares a
+            prompt's keys and values: -> the last position's logits, (P G, V), row p G + g that
+            of prompt p."""
+            P, T = prompts.shape
+            logits = self(prompts, 0)
             for layer in self.layers:
                 for cache in (layer.attn.cache_k, layer.attn.cache_v):
-                    cache[:rows * G, :, :length] = cache[:rows, :, :length].repeat_interleave(G, dim=0)
+                    cache[:P * G, :, :T] = cache[:P, :, :T].repeat_interleave(G, dim=0)
+            return logits.repeat_interleave(G, dim=0)
 
         def logits(self, tokens):
             """The full causal forward of tokens (B, T) from position 0, no cache -> (B, T, V)."""
