@@ -193,8 +193,8 @@ endif
 # The benchmarks, briefly (one config, one repeat): that they run and print their tables. Their
 # figures on a shared CI machine mean nothing; `make bench` on a quiet machine gives the real ones.
 BENCH_TORCH    = $(if $(filter yes,$(HAVE_TORCH)),--python $(PYTHON),--no-torch)
-BENCH_COMMANDS = "build/bench_generate --config A --sequences 16 --repeats 1 $(BENCH_TORCH) && echo 'bench_generate: a brief run, its figures not judged' && echo 'bench_generate: 1 passed, 0 failed'" \
-                 "build/bench_suite --config A --threads 1 --repeats 1 $(BENCH_TORCH) && echo 'bench_suite: a brief run, its figures not judged' && echo 'bench_suite: 1 passed, 0 failed'"
+BENCH_COMMANDS = "build/bench_generate --config A --sequences 16 --repeats 1 --rounds 2 $(BENCH_TORCH) && echo 'bench_generate: a brief run, its figures not judged' && echo 'bench_generate: 1 passed, 0 failed'" \
+                 "build/bench_suite --config A --threads 1 --repeats 1 --rounds 2 $(BENCH_TORCH) && echo 'bench_suite: a brief run, its figures not judged' && echo 'bench_suite: 1 passed, 0 failed'"
 
 test: build/bench_generate build/bench_suite $(BLAS_BUILDS) $(addprefix build/portable/,$(TESTS)) $(addprefix build/sanitize/,$(TESTS)) all \
       $(addprefix build/fuzz/replay_,$(FUZZ_TARGETS)) $(VALGRIND_BUILDS)

@@ -16,8 +16,14 @@
    causal attention (backward = 2 x forward); they are compared with the fp32 FMA peak and with
    cblas_sgemm's rate on the same matmul shapes, both measured here with the same threads.
 
-   Run from the repository root:  build/bench_suite [--repeats N] [--threads 1,2] [--config A|B]
-                                                    [--no-torch] [--python PATH]
+   Rounds: the speed of a shared machine drifts from minute to minute by more than some of the
+   differences measured, so the last thread setting (the one the tables report) runs --rounds
+   times (default 3), grpo.h and PyTorch alternately; each side's figure is its best round for
+   that measure, and the throughput table also gives every round's own ratio and in how many
+   rounds the target was met. Other thread settings run once (they serve the scaling table).
+
+   Run from the repository root:  build/bench_suite [--repeats N] [--rounds N] [--threads 1,2]
+                                                    [--config A|B] [--no-torch] [--python PATH]
    (--child is the per-process measurement the driver starts.) */
 #define _POSIX_C_SOURCE 200809L
 #define GRPO_IMPLEMENTATION
@@ -237,6 +243,21 @@ static void run_command(const char *command, child_result *result) {
 
 static double get(const child_result *r, const char *key) { return r->ok ? bench_json_number(r->line, key) : NAN; }
 
+/* Every child's result: [round][thread setting][config]. */
+enum { MAX_ROUNDS = 8 };
+static child_result ours_runs[MAX_ROUNDS][2][2], theirs_runs[MAX_ROUNDS][2][2];
+
+/* The round of setting t, config c whose `key` is best (lowest for seconds, else highest);
+   round 0's result (perhaps failed) when none has it. */
+static const child_result *best_run(child_result runs[][2][2], int rounds, int t, int c, const char *key) {
+    int lower = strstr(key, "seconds") != NULL, best = 0;
+    for (int r = 1; r < rounds; r++) {
+        double x = get(&runs[r][t][c], key), y = get(&runs[best][t][c], key);
+        if (!isnan(x) && (isnan(y) || (lower ? x < y : x > y))) best = r;
+    }
+    return &runs[best][t][c];
+}
+
 static void cell(char *out, size_t size, double value, const char *format) {
     if (isnan(value)) snprintf(out, size, "-");
     else snprintf(out, size, format, value);
@@ -244,15 +265,19 @@ static void cell(char *out, size_t size, double value, const char *format) {
 
 int main(int argc, char **argv) {
     const char *python = "/usr/bin/python3", *only_config = NULL, *child_config = NULL;
-    int repeats = 3, torch = 1, thread_list[2] = {1, 2}, n_threads = 2;
+    int repeats = 3, rounds = 3, torch = 1, thread_list[2] = {1, 2}, n_threads = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            printf("usage: %s [--repeats N] [--threads 1,2] [--config A|B] [--no-torch] [--python PATH]\n"
+            printf("usage: %s [--repeats N] [--rounds N] [--threads 1,2] [--config A|B] [--no-torch] [--python PATH]\n"
                    "grpo.h against PyTorch (bench/torch_bench.py) on configs A and B at 16 x 128 tokens: train step,\n"
                    "no-grad forward, KV-cached decode, a whole GRPO step by phase; GFLOP/s against the measured fp32\n"
-                   "peak and cblas_sgemm; 1- and 2-thread scaling; peak memory. Run from the repository root.\n", argv[0]);
+                   "peak and cblas_sgemm; 1- and 2-thread scaling; peak memory. Run from the repository root.\n"
+                   "  --repeats N  timed runs of each measure in a process, the best kept (default 3, after a warm-up)\n"
+                   "  --rounds N   rounds of the last thread setting, grpo.h and PyTorch alternately (default 3, at most %d)\n",
+                   argv[0], (int)MAX_ROUNDS);
             return 0;
         } else if (!strcmp(argv[i], "--repeats") && i + 1 < argc) repeats = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) rounds = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--config") && i + 1 < argc) only_config = argv[++i];
         else if (!strcmp(argv[i], "--child") && i + 1 < argc) child_config = argv[++i];
         else if (!strcmp(argv[i], "--no-torch")) torch = 0;
@@ -263,6 +288,8 @@ int main(int argc, char **argv) {
         } else { fprintf(stderr, "unknown argument '%s' (try --help)\n", argv[i]); return 2; }
     }
     if (repeats < 1) repeats = 1;
+    if (rounds < 1) rounds = 1;
+    if (rounds > MAX_ROUNDS) rounds = MAX_ROUNDS;
     if (child_config) {
         for (int c = 0; c < 2; c++) if (!strcmp(child_config, configs[c].name)) return run_child(&configs[c], repeats);
         fprintf(stderr, "--child: unknown config %s\n", child_config);
@@ -283,84 +310,122 @@ int main(int argc, char **argv) {
     const char *wait = getenv("OMP_WAIT_POLICY");
     printf("# grpo.h benchmark suite, %s\n\n", date);
     printf("setup: %s, %ld CPUs; %s; OMP_WAIT_POLICY=%s; compiled with %s; PyTorch: %s (threads as listed, each\n"
-           "side in a fresh process per setting); best of %d after a warm-up; 16 x 128 tokens, vocab 512, context 128\n\n",
-           cpu, sysconf(_SC_NPROCESSORS_ONLN), bench_blas_name(), wait ? wait : "unset", GRPO_BENCH_CFLAGS, torch ? python : "not run", repeats);
+           "side in a fresh process per setting); best of %d after a warm-up; %d round(s) of the last thread setting, the\n"
+           "sides alternately, each figure its side's best round; 16 x 128 tokens, vocab 512, context 128\n\n",
+           cpu, sysconf(_SC_NPROCESSORS_ONLN), bench_blas_name(), wait ? wait : "unset", GRPO_BENCH_CFLAGS, torch ? python : "not run", repeats, rounds);
     fflush(stdout);
 
-    child_result ours[2][2], theirs[2][2];
-    for (int t = 0; t < n_threads; t++)
-        for (int c = 0; c < 2; c++) {
-            ours[t][c].ok = theirs[t][c].ok = 0;
-            if (only_config && strcmp(only_config, configs[c].name)) continue;
-            char command[1024];
-            snprintf(command, sizeof command, "OMP_NUM_THREADS=%d %s --child %s --repeats %d", thread_list[t], argv[0], configs[c].name, repeats);
-            fprintf(stderr, "  grpo.h  config %s, %d thread(s)...\n", configs[c].name, thread_list[t]);
-            run_command(command, &ours[t][c]);
-            if (!ours[t][c].ok) fprintf(stderr, "  grpo.h child failed: %s\n", command);
-            if (torch) {
-                snprintf(command, sizeof command, "%s bench/torch_bench.py --config %s --threads %d --repeats %d --json",
-                         python, configs[c].name, thread_list[t], repeats);
-                fprintf(stderr, "  PyTorch config %s, %d thread(s)...\n", configs[c].name, thread_list[t]);
-                run_command(command, &theirs[t][c]);
-                if (!theirs[t][c].ok) fprintf(stderr, "  PyTorch failed: %s\n", command);
-            }
-        }
     int main_t = n_threads - 1; /* the tables use the last (largest) setting */
+    int rounds_of[2] = {1, 1};
+    rounds_of[main_t] = rounds;
+    for (int t = 0; t < n_threads; t++)
+        for (int round = 0; round < rounds_of[t]; round++)
+            for (int c = 0; c < 2; c++) {
+                child_result *mine = &ours_runs[round][t][c], *other = &theirs_runs[round][t][c];
+                mine->ok = other->ok = 0;
+                if (only_config && strcmp(only_config, configs[c].name)) continue;
+                char command[1024];
+                snprintf(command, sizeof command, "OMP_NUM_THREADS=%d %s --child %s --repeats %d", thread_list[t], argv[0], configs[c].name, repeats);
+                fprintf(stderr, "  grpo.h  config %s, %d thread(s), round %d of %d...\n", configs[c].name, thread_list[t], round + 1, rounds_of[t]);
+                run_command(command, mine);
+                if (!mine->ok) fprintf(stderr, "  grpo.h child failed: %s\n", command);
+                if (torch) {
+                    snprintf(command, sizeof command, "%s bench/torch_bench.py --config %s --threads %d --repeats %d --json",
+                             python, configs[c].name, thread_list[t], repeats);
+                    fprintf(stderr, "  PyTorch config %s, %d thread(s), round %d of %d...\n", configs[c].name, thread_list[t], round + 1, rounds_of[t]);
+                    run_command(command, other);
+                    if (!other->ok) fprintf(stderr, "  PyTorch failed: %s\n", command);
+                }
+            }
+/* each side's best round, setting t, config c, for measure `key` */
+#define OURS(t, c, key) best_run(ours_runs, rounds_of[t], t, c, key)
+#define THEIRS(t, c, key) best_run(theirs_runs, rounds_of[t], t, c, key)
     char torch_version[64] = "?", torch_blas[256] = "?";
     for (int c = 0; c < 2; c++)
-        if (theirs[main_t][c].ok) {
-            bench_json_string(theirs[main_t][c].line, "torch_version", torch_version, sizeof torch_version);
-            bench_json_string(theirs[main_t][c].line, "blas", torch_blas, sizeof torch_blas);
+        if (theirs_runs[0][main_t][c].ok) {
+            bench_json_string(theirs_runs[0][main_t][c].line, "torch_version", torch_version, sizeof torch_version);
+            bench_json_string(theirs_runs[0][main_t][c].line, "blas", torch_blas, sizeof torch_blas);
         }
     if (torch) printf("PyTorch %s, BLAS: %s\n", torch_version, torch_blas);
     for (int t = 0; t < n_threads; t++) {
         double peak = NAN;
-        for (int c = 0; c < 2; c++) if (ours[t][c].ok) peak = get(&ours[t][c], "peak_gflops");
-        printf("measured fp32 FMA peak, %d thread(s): %.0f GFLOP/s\n", thread_list[t], peak);
+        double low = NAN;
+        for (int round = 0; round < rounds_of[t]; round++)
+            for (int c = 0; c < 2; c++)
+                if (ours_runs[round][t][c].ok) {
+                    double x = get(&ours_runs[round][t][c], "peak_gflops");
+                    if (isnan(peak) || x > peak) peak = x;
+                    if (isnan(low) || x < low) low = x;
+                }
+        if (low < peak - 0.5) printf("measured fp32 FMA peak, %d thread(s): %.0f to %.0f GFLOP/s\n", thread_list[t], low, peak);
+        else printf("measured fp32 FMA peak, %d thread(s): %.0f GFLOP/s\n", thread_list[t], peak);
     }
 
     char a[64], b[64], r[64];
     printf("\n## Throughput, %d thread(s) (ratio = grpo.h / PyTorch; for the GRPO step, PyTorch's seconds / grpo.h's)\n\n", thread_list[main_t]);
-    printf("| config | measure | grpo.h | PyTorch | ratio | target |\n|---|---|---|---|---|---|\n");
+    printf("| config | measure | grpo.h | PyTorch | ratio | target | ratio in each round | target met in |\n|---|---|---|---|---|---|---|---|\n");
     static const char *keys[4] = {"train_tokens_per_second", "forward_tokens_per_second", "decode_tokens_per_second", "grpo_seconds"};
     static const char *names[4] = {"train step (fwd+bwd+AdamW), tokens/s", "no-grad forward, tokens/s", "KV-cached decode, B x G = 16, new tokens/s", "whole GRPO step (16 x 128), seconds"};
     static const char *targets[2][4] = {{">= 1.25x", "-", ">= 3x", ">= 2x"}, {">= 1.1x", "-", ">= 3x", ">= 2x"}};
+    static const double target_ratio[2][4] = {{1.25, 0.0, 3.0, 2.0}, {1.1, 0.0, 3.0, 2.0}};
     for (int c = 0; c < 2; c++) {
-        if (!ours[main_t][c].ok && !theirs[main_t][c].ok) continue;
+        if (!ours_runs[0][main_t][c].ok && !theirs_runs[0][main_t][c].ok) continue;
         for (int k = 0; k < 4; k++) {
-            double x = get(&ours[main_t][c], keys[k]), y = get(&theirs[main_t][c], keys[k]);
+            double x = get(OURS(main_t, c, keys[k]), keys[k]), y = get(THEIRS(main_t, c, keys[k]), keys[k]);
             cell(a, sizeof a, x, k == 3 ? "%.3f" : "%.0f");
             cell(b, sizeof b, y, k == 3 ? "%.3f" : "%.0f");
-            cell(r, sizeof r, k == 3 ? y / x : x / y, "%.2fx");
-            printf("| %s | %s | %s | %s | %s | %s |\n", configs[c].name, names[k], a, b, r, targets[c][k]);
+            cell(r, sizeof r, k == 3 ? y / x : x / y, "%.3fx");
+            char each[MAX_ROUNDS * 12 + 8] = "", met[32] = "-";
+            size_t at = 0;
+            int count = 0, judged = 0;
+            for (int round = 0; round < rounds_of[main_t]; round++) {
+                double xr = get(&ours_runs[round][main_t][c], keys[k]), yr = get(&theirs_runs[round][main_t][c], keys[k]);
+                double ratio = k == 3 ? yr / xr : xr / yr;
+                char one[32];
+                cell(one, sizeof one, ratio, "%.3fx");
+                at += (size_t)snprintf(each + at, sizeof each - at, "%s%s", round ? " / " : "", one);
+                if (!isnan(ratio) && target_ratio[c][k] > 0.0) { judged++; count += ratio >= target_ratio[c][k]; }
+            }
+            if (judged) snprintf(met, sizeof met, "%d of %d", count, judged);
+            printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", configs[c].name, names[k], a, b, r, targets[c][k], each, met);
         }
     }
 
     printf("\n## Efficiency, %d thread(s): achieved GFLOP/s, and as a share of the measured fp32 peak and of\n"
            "## cblas_sgemm's rate on the same matmul shapes\n\n", thread_list[main_t]);
-    printf("| config | measure | grpo.h GFLOP/s | of peak | of sgemm | PyTorch GFLOP/s | of peak | of sgemm |\n|---|---|---|---|---|---|---|---|\n");
+    printf("| config | measure | grpo.h GFLOP/s | of peak | of sgemm | grpo.h of peak, each round | PyTorch GFLOP/s | of peak | of sgemm |\n|---|---|---|---|---|---|---|---|---|\n");
     for (int c = 0; c < 2; c++) {
-        if (!ours[main_t][c].ok) continue;
-        double peak = get(&ours[main_t][c], "peak_gflops");
+        if (!ours_runs[0][main_t][c].ok) continue;
         for (int k = 0; k < 2; k++) {
             const char *key = k ? "forward_gflops" : "train_gflops";
-            double sgemm = get(&ours[main_t][c], k ? "sgemm_forward_gflops" : "sgemm_train_gflops");
-            double x = get(&ours[main_t][c], key), y = get(&theirs[main_t][c], key);
-            char xp[32], xs[32], yp[32], ys[32];
+            /* each side's best round for this measure, against the highest peak and sgemm rate
+               measured in any round (a disturbed measurement only comes out low) */
+            const char *sgemm_key = k ? "sgemm_forward_gflops" : "sgemm_train_gflops";
+            double peak = get(OURS(main_t, c, "peak_gflops"), "peak_gflops"), sgemm = get(OURS(main_t, c, sgemm_key), sgemm_key);
+            double x = get(OURS(main_t, c, key), key), y = get(THEIRS(main_t, c, key), key);
+            char xp[32], xs[32], yp[32], ys[32], each[MAX_ROUNDS * 8 + 8] = "";
             cell(a, sizeof a, x, "%.1f"); cell(xp, sizeof xp, 100.0 * x / peak, "%.0f %%"); cell(xs, sizeof xs, 100.0 * x / sgemm, "%.0f %%");
             cell(b, sizeof b, y, "%.1f"); cell(yp, sizeof yp, 100.0 * y / peak, "%.0f %%"); cell(ys, sizeof ys, 100.0 * y / sgemm, "%.0f %%");
-            printf("| %s | %s | %s | %s | %s | %s | %s | %s |\n", configs[c].name, k ? "no-grad forward" : "train step", a, xp, xs, b, yp, ys);
+            size_t at = 0;
+            for (int round = 0; round < rounds_of[main_t]; round++) {
+                char one[32];
+                cell(one, sizeof one, 100.0 * get(&ours_runs[round][main_t][c], key) / peak, "%.0f %%");
+                at += (size_t)snprintf(each + at, sizeof each - at, "%s%s", round ? " / " : "", one);
+            }
+            printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", configs[c].name, k ? "no-grad forward" : "train step", a, xp, xs, each, b, yp, ys);
         }
-        printf("| %s | (peak; sgemm at train / forward shapes) | %.0f | | %.0f / %.0f | | | |\n", configs[c].name, peak,
-               get(&ours[main_t][c], "sgemm_train_gflops"), get(&ours[main_t][c], "sgemm_forward_gflops"));
+        const char *peak_key = "peak_gflops";
+        printf("| %s | (best peak; sgemm at train / forward shapes) | %.0f | | %.0f / %.0f | | | | |\n", configs[c].name,
+               get(OURS(main_t, c, peak_key), peak_key), get(OURS(main_t, c, "sgemm_train_gflops"), "sgemm_train_gflops"),
+               get(OURS(main_t, c, "sgemm_forward_gflops"), "sgemm_forward_gflops"));
     }
 
-    printf("\n## The GRPO step by phase, %d thread(s), seconds\n\n", thread_list[main_t]);
+    printf("\n## The GRPO step by phase, %d thread(s), seconds (each side's fastest round)\n\n", thread_list[main_t]);
     printf("| config | side | generation | rewards | reference fwd | policy fwd+bwd | optimizer | other | total |\n|---|---|---|---|---|---|---|---|---|\n");
     static const char *phases[5] = {"grpo_generation", "grpo_rewards", "grpo_reference", "grpo_policy", "grpo_optimizer"};
     for (int c = 0; c < 2; c++)
         for (int side = 0; side < 2; side++) {
-            const child_result *x = side ? &theirs[main_t][c] : &ours[main_t][c];
+            const child_result *x = side ? THEIRS(main_t, c, "grpo_seconds") : OURS(main_t, c, "grpo_seconds");
             if (!x->ok) continue;
             double total = get(x, "grpo_seconds"), rest = total;
             printf("| %s | %s |", configs[c].name, side ? "PyTorch" : "grpo.h");
@@ -373,10 +438,10 @@ int main(int argc, char **argv) {
         printf("| config | measure | grpo.h %d | grpo.h %d | speed-up | PyTorch %d | PyTorch %d | speed-up |\n|---|---|---|---|---|---|---|---|\n",
                thread_list[0], thread_list[1], thread_list[0], thread_list[1]);
         for (int c = 0; c < 2; c++) {
-            if (!ours[1][c].ok && !theirs[1][c].ok) continue;
+            if (!ours_runs[0][1][c].ok && !theirs_runs[0][1][c].ok) continue;
             for (int k = 0; k < 4; k++) {
-                double x1 = get(&ours[0][c], keys[k]), x2 = get(&ours[1][c], keys[k]);
-                double y1 = get(&theirs[0][c], keys[k]), y2 = get(&theirs[1][c], keys[k]);
+                double x1 = get(OURS(0, c, keys[k]), keys[k]), x2 = get(OURS(1, c, keys[k]), keys[k]);
+                double y1 = get(THEIRS(0, c, keys[k]), keys[k]), y2 = get(THEIRS(1, c, keys[k]), keys[k]);
                 const char *format = k == 3 ? "%.3f" : "%.0f";
                 char c1[32], c2[32], c3[32], c4[32], s1[32], s2[32];
                 cell(c1, sizeof c1, x1, format); cell(c2, sizeof c2, x2, format); cell(s1, sizeof s1, k == 3 ? x1 / x2 : x2 / x1, "%.2fx");
@@ -386,21 +451,31 @@ int main(int argc, char **argv) {
         }
     }
 
-    printf("\n## Peak memory (resident, MiB, of each side's process, %d thread(s))\n\n", thread_list[main_t]);
+    printf("\n## Peak memory (resident, MiB, of each side's process, %d thread(s), the largest over the rounds)\n\n", thread_list[main_t]);
     printf("| config | grpo.h | PyTorch | PyTorch after `import torch`, before any model |\n|---|---|---|---|\n");
     for (int c = 0; c < 2; c++) {
-        if (!ours[main_t][c].ok && !theirs[main_t][c].ok) continue;
-        cell(a, sizeof a, get(&ours[main_t][c], "peak_rss_mib"), "%.0f");
-        cell(b, sizeof b, get(&theirs[main_t][c], "peak_rss_mib"), "%.0f");
-        cell(r, sizeof r, get(&theirs[main_t][c], "baseline_rss_mib"), "%.0f");
+        if (!ours_runs[0][main_t][c].ok && !theirs_runs[0][main_t][c].ok) continue;
+        double mine = NAN, other = NAN, baseline = NAN;
+        for (int round = 0; round < rounds_of[main_t]; round++) {
+            double x = get(&ours_runs[round][main_t][c], "peak_rss_mib"), y = get(&theirs_runs[round][main_t][c], "peak_rss_mib");
+            double z = get(&theirs_runs[round][main_t][c], "baseline_rss_mib");
+            if (!isnan(x) && (isnan(mine) || x > mine)) mine = x;
+            if (!isnan(y) && (isnan(other) || y > other)) other = y;
+            if (!isnan(z) && (isnan(baseline) || z > baseline)) baseline = z;
+        }
+        cell(a, sizeof a, mine, "%.0f");
+        cell(b, sizeof b, other, "%.0f");
+        cell(r, sizeof r, baseline, "%.0f");
         printf("| %s | %s | %s | %s |\n", configs[c].name, a, b, r);
     }
     printf("\nCPU seconds other processes used during each measurement (> 1: disturbed, rerun on a quiet machine):");
     for (int t = 0; t < n_threads; t++)
-        for (int c = 0; c < 2; c++) {
-            if (ours[t][c].ok) printf(" grpo.h %s/%d: %.1f;", configs[c].name, thread_list[t], get(&ours[t][c], "other_cpu_seconds"));
-            if (theirs[t][c].ok) printf(" PyTorch %s/%d: %.1f;", configs[c].name, thread_list[t], get(&theirs[t][c], "other_cpu_seconds"));
-        }
+        for (int round = 0; round < rounds_of[t]; round++)
+            for (int c = 0; c < 2; c++) {
+                const child_result *x = &ours_runs[round][t][c], *y = &theirs_runs[round][t][c];
+                if (x->ok) printf(" grpo.h %s/%d#%d: %.1f;", configs[c].name, thread_list[t], round + 1, get(x, "other_cpu_seconds"));
+                if (y->ok) printf(" PyTorch %s/%d#%d: %.1f;", configs[c].name, thread_list[t], round + 1, get(y, "other_cpu_seconds"));
+            }
     printf("\n");
     return 0;
 }
