@@ -419,6 +419,7 @@ typedef struct {
     int *families;       /* (n_families + 1) first segment of each family */
     size_t *att_offsets; /* (n_segments + 1) where each segment's softmax starts within a layer's att */
     float *row_values;   /* (2, N)      each row's log-prob and entropy before they go to (b, t) */
+    float *gemm_pack;    /* the training matmuls' packing buffer (grpo__gemm); not an activation */
     int layers_kept;     /* 0 after a frozen model's forward: the per-layer buffers hold one layer */
 } grpo_activations;
 
@@ -3375,9 +3376,24 @@ static void grpo__add_into(float *y, const float *x, size_t count) {
     for (size_t i = 0; i < count; i++) y[i] += x[i];
 }
 
-/* out (N, OC) = inp (N, IC) W^T + bias, with W (OC, IC) and bias (OC) or NULL. */
+#if defined(__AVX512F__) || (defined(__AVX2__) && defined(__FMA__))
+#define GRPO__HAS_GEMM 1 /* grpo__gemm, with the vector kernels below */
+static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_k, const float *B, size_t b_k, size_t b_col,
+                      int M, int N, int K, int accumulate, float *packed);
+#endif
+
+/* out (N, OC) = inp (N, IC) W^T + bias, with W (OC, IC) and bias (OC) or NULL. Where the build
+   has the vector kernels, this and the backward's dinp = dout W run through grpo__gemm, with
+   pack its GRPO__GEMM_SCRATCH floats (the model's, kept with the activations), and dW +=
+   dout^T inp too when no BLAS is linked (OpenBLAS was as fast or faster on that one); with
+   pack NULL, or without the kernels, they are grpo__sgemm. */
 static void grpo__matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
-                                 int N, int IC, int OC) {
+                                 int N, int IC, int OC, float *pack) {
+#ifdef GRPO__HAS_GEMM
+    if (!grpo__gemm(out, OC, inp, (size_t)IC, 1, weight, 1, (size_t)IC, N, OC, IC, 0, pack))
+#else
+    (void)pack;
+#endif
     grpo__sgemm(0, 1, N, OC, IC, 1.0f, inp, IC, weight, IC, 0.0f, out, OC);
     if (bias) {
         #pragma omp parallel for schedule(static)
@@ -3389,9 +3405,18 @@ static void grpo__matmul_forward(float *out, const float *inp, const float *weig
 /* dinp += dout W;  dweight += dout^T inp;  dbias += column sums of dout. The _set form
    overwrites dinp instead (saves zeroing it first). */
 static void grpo__matmul_backward_beta(float *dinp, float *dweight, float *dbias, const float *dout, const float *inp,
-                                       const float *weight, int N, int IC, int OC, float beta) {
+                                       const float *weight, int N, int IC, int OC, float beta, float *pack) {
+#ifdef GRPO__HAS_GEMM
+    if (!((beta == 0.0f || beta == 1.0f) && grpo__gemm(dinp, IC, dout, (size_t)OC, 1, weight, (size_t)IC, 1, N, IC, OC, beta == 1.0f, pack)))
+#endif
     grpo__sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, beta, dinp, IC);
+#if defined(GRPO__HAS_GEMM) && !defined(GRPO_USE_CBLAS) /* OpenBLAS measured faster here (README, Performance) */
+    if (!grpo__gemm(dweight, IC, dout, 1, (size_t)OC, inp, (size_t)IC, 1, OC, IC, N, 1, pack))
+#endif
     grpo__sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
+#ifndef GRPO__HAS_GEMM
+    (void)pack;
+#endif
     if (dbias) {
         /* each output column summed over rows in a fixed order: deterministic */
         #pragma omp parallel for schedule(static)
@@ -3403,12 +3428,12 @@ static void grpo__matmul_backward_beta(float *dinp, float *dweight, float *dbias
     }
 }
 static void grpo__matmul_backward(float *dinp, float *dweight, float *dbias, const float *dout,
-                                  const float *inp, const float *weight, int N, int IC, int OC) {
-    grpo__matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, 1.0f);
+                                  const float *inp, const float *weight, int N, int IC, int OC, float *pack) {
+    grpo__matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, 1.0f, pack);
 }
 static void grpo__matmul_backward_set(float *dinp, float *dweight, float *dbias, const float *dout,
-                                      const float *inp, const float *weight, int N, int IC, int OC) {
-    grpo__matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, 0.0f);
+                                      const float *inp, const float *weight, int N, int IC, int OC, float *pack) {
+    grpo__matmul_backward_beta(dinp, dweight, dbias, dout, inp, weight, N, IC, OC, 0.0f, pack);
 }
 
 /* Matmul for few rows: out (M, OC) = inp (M, IC) W^T + bias, W (OC, IC) in its stored layout.
@@ -3469,6 +3494,22 @@ typedef __m256 grpo__vector;
 #define GRPO__ALWAYS_INLINE static inline __attribute__((always_inline))
 #else
 #define GRPO__ALWAYS_INLINE static inline
+#endif
+
+/* A mask for the first count (0..LANES) lanes, for loads and stores at the tail of a row:
+   masked-off lanes are not touched, so nothing past the end is read. */
+#if GRPO__LANES == 16
+typedef __mmask16 grpo__lanes;
+static inline grpo__lanes grpo__lanes_first(int count) { return (__mmask16)(count >= 16 ? 0xFFFF : (1u << (count < 0 ? 0 : count)) - 1u); }
+#define grpo__vector_load_lanes(p, mask) _mm512_maskz_loadu_ps(mask, p)
+#define grpo__vector_store_lanes(p, mask, v) _mm512_mask_storeu_ps(p, mask, v)
+#else
+typedef __m256i grpo__lanes;
+static inline grpo__lanes grpo__lanes_first(int count) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+#define grpo__vector_load_lanes(p, mask) _mm256_maskload_ps(p, mask)
+#define grpo__vector_store_lanes(p, mask, v) _mm256_maskstore_ps(p, mask, v)
 #endif
 
 /* One tile: tile (MR, NV * LANES) = W[MR rows, 0..IC) x packed[0..IC, NV * LANES columns].
@@ -3772,12 +3813,12 @@ static void grpo__matmul_rows_team(float *out, const float *inp, const float *we
     {
         const float *x = inp ? inp : scratch;
         if (mode == GRPO__ROWS_STORE) {
-            grpo__matmul_forward(out, x, weight, bias, M, IC, OC);
+            grpo__matmul_forward(out, x, weight, bias, M, IC, OC, NULL);
         } else if (mode == GRPO__ROWS_ADD) {
             grpo__sgemm(0, 1, M, OC, IC, 1.0f, x, IC, weight, IC, 1.0f, out, OC);
         } else {
-            grpo__matmul_forward(out, x, weight, NULL, M, IC, OC);
-            grpo__matmul_forward(scratch, x, weight2, NULL, M, IC, OC);
+            grpo__matmul_forward(out, x, weight, NULL, M, IC, OC, NULL);
+            grpo__matmul_forward(scratch, x, weight2, NULL, M, IC, OC, NULL);
             grpo__swiglu_forward(out, out, scratch, (size_t)M * OC);
         }
     }
@@ -3793,6 +3834,159 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
     grpo__matmul_rows_team(out, inp, weight, weight2, bias, M, IC, OC, scratch, mode, panel_rows);
 #endif
 }
+
+#ifdef GRPO__LANES
+/* The training matmuls (grpo__matmul_forward and _backward) in builds with the vector kernel:
+   C (M, N) = A B, or C += A B, with A's element (i, k) at A[i a_row + k a_k] and B's (k, j) at
+   B[k b_k + j b_col], so one routine serves out = inp W^T, dinp = dout W and dW += dout^T inp.
+   - Tiles of GRPO__GEMM_ROWS rows by GRPO__GEMM_VECTORS vectors of columns (6 x 64 with
+     AVX-512: 24 accumulators in registers), each element of A broadcast against the tile's
+     columns of B.
+   - B is copied a block at a time (GRPO__GEMM_DEPTH k by GRPO__GEMM_PANELS panels of a tile's
+     columns, 256 KB with AVX-512: it stays in L2) into one buffer per call, each panel's rows
+     contiguous (W transposed, for the forward). A strip of six rows of A is then used against
+     every panel of the block while it is in L1; A is read in place, except dout^T's strips
+     (for dW), whose k steps are rows of dout far apart: those are copied first.
+   - Each output is one fused multiply-add chain over k in order, from 0 (or from C when
+     accumulating); between depth blocks the partial sum waits in C, which holds it exactly. So
+     the result is the same for any blocking and any number of threads, bit for bit.
+   - Why not cblas_sgemm: OpenBLAS packs both operands on every call and zeroes C first when
+     beta = 0. Measured on the training shapes of configs A and B (2048 rows, 2 threads), this
+     routine ran out = inp W^T and dinp = dout W 2-11 % faster; for dW += dout^T inp OpenBLAS
+     was as fast or faster, so builds that link it keep it for that one. */
+#define GRPO__GEMM_ROWS 6
+#if GRPO__LANES == 16
+#define GRPO__GEMM_VECTORS 4
+#else
+#define GRPO__GEMM_VECTORS 2
+#endif
+#define GRPO__GEMM_COLUMNS (GRPO__GEMM_VECTORS * GRPO__LANES) /* a tile's columns: one panel */
+#define GRPO__GEMM_DEPTH 256 /* k per packed block */
+#define GRPO__GEMM_PANELS 4  /* panels per packed block: 256 KB of B with AVX-512, in L2 */
+#define GRPO__GEMM_SCRATCH (GRPO__GEMM_DEPTH * GRPO__GEMM_PANELS * GRPO__GEMM_COLUMNS) /* floats of packed B */
+
+/* One tile: C[MR rows, cols columns] (+)= A[MR rows, k0..k0+depth) x packed (depth, cols), the
+   packed rows ldp floats apart. start: 0 from zero, 1 from C. MR is a constant at each call. */
+GRPO__ALWAYS_INLINE void grpo__gemm_tile(float *C, size_t ldc, const float *A, size_t a_row, size_t a_k,
+                                         const float *packed, size_t ldp, int depth, int cols, int start, const int MR) {
+    grpo__vector acc[GRPO__GEMM_ROWS][GRPO__GEMM_VECTORS];
+    grpo__lanes mask[GRPO__GEMM_VECTORS];
+    for (int v = 0; v < GRPO__GEMM_VECTORS; v++) mask[v] = grpo__lanes_first(cols - v * GRPO__LANES);
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < GRPO__GEMM_VECTORS; v++)
+            acc[r][v] = start ? grpo__vector_load_lanes(C + (size_t)r * ldc + v * GRPO__LANES, mask[v]) : grpo__vector_zero();
+    for (int k = 0; k < depth; k++) {
+        const float *b = packed + (size_t)k * ldp;
+        grpo__vector x[GRPO__GEMM_VECTORS];
+        for (int v = 0; v < GRPO__GEMM_VECTORS; v++) x[v] = grpo__vector_load(b + v * GRPO__LANES);
+        for (int r = 0; r < MR; r++) {
+            grpo__vector a = grpo__vector_splat(A[(size_t)r * a_row + (size_t)k * a_k]);
+            for (int v = 0; v < GRPO__GEMM_VECTORS; v++) acc[r][v] = grpo__vector_fma(a, x[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < GRPO__GEMM_VECTORS; v++) grpo__vector_store_lanes(C + (size_t)r * ldc + v * GRPO__LANES, mask[v], acc[r][v]);
+}
+#define GRPO__GEMM_TILE(MR) \
+    static void grpo__gemm_tile_##MR(float *C, size_t ldc, const float *A, size_t a_row, size_t a_k, const float *packed, \
+                                     size_t ldp, int depth, int cols, int start) { \
+        grpo__gemm_tile(C, ldc, A, a_row, a_k, packed, ldp, depth, cols, start, MR); }
+GRPO__GEMM_TILE(1) GRPO__GEMM_TILE(2) GRPO__GEMM_TILE(3) GRPO__GEMM_TILE(4) GRPO__GEMM_TILE(5) GRPO__GEMM_TILE(6)
+#undef GRPO__GEMM_TILE
+typedef void (*grpo__gemm_tile_function)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int);
+static const grpo__gemm_tile_function grpo__gemm_tiles[GRPO__GEMM_ROWS + 1] = {
+    NULL, grpo__gemm_tile_1, grpo__gemm_tile_2, grpo__gemm_tile_3, grpo__gemm_tile_4, grpo__gemm_tile_5, grpo__gemm_tile_6};
+
+/* B[k0 .. k0 + depth, j0 .. j0 + cols) into one panel (depth, GRPO__GEMM_COLUMNS), columns past
+   cols zero. Rows of B (b_col 1) are copied; columns (b_k 1: W read as W^T) are transposed 16 x
+   16 at a time where the build has AVX-512. */
+static void grpo__gemm_pack(float *panel, const float *B, size_t b_k, size_t b_col, int k0, int depth, int j0, int cols) {
+    if (b_col == 1) {
+        for (int k = 0; k < depth; k++) {
+            float *row = panel + (size_t)k * GRPO__GEMM_COLUMNS;
+            memcpy(row, B + (size_t)(k0 + k) * b_k + j0, (size_t)cols * sizeof(float));
+            for (int j = cols; j < GRPO__GEMM_COLUMNS; j++) row[j] = 0.0f;
+        }
+        return;
+    }
+    int j = 0;
+#if GRPO__LANES == 16
+    if (b_k == 1)
+        for (; j + 16 <= cols; j += 16) {
+            int k = 0;
+            for (; k + 16 <= depth; k += 16) {
+                __m512 r[16];
+                for (int t = 0; t < 16; t++) r[t] = _mm512_loadu_ps(B + (size_t)(j0 + j + t) * b_col + (size_t)(k0 + k));
+                grpo__transpose16(r);
+                for (int t = 0; t < 16; t++) _mm512_storeu_ps(panel + (size_t)(k + t) * GRPO__GEMM_COLUMNS + j, r[t]);
+            }
+            for (; k < depth; k++)
+                for (int t = 0; t < 16; t++) panel[(size_t)k * GRPO__GEMM_COLUMNS + j + t] = B[(size_t)(j0 + j + t) * b_col + (size_t)(k0 + k)];
+        }
+#endif
+    for (; j < GRPO__GEMM_COLUMNS; j++) {
+        const float *column = B + (size_t)(j0 + j) * b_col + (size_t)k0 * b_k;
+        if (j < cols) for (int k = 0; k < depth; k++) panel[(size_t)k * GRPO__GEMM_COLUMNS + j] = column[(size_t)k * b_k];
+        else for (int k = 0; k < depth; k++) panel[(size_t)k * GRPO__GEMM_COLUMNS + j] = 0.0f;
+    }
+}
+
+/* packed: GRPO__GEMM_SCRATCH floats (the model keeps them with its activations); with NULL it
+   returns 0, having done nothing, and the caller uses grpo__sgemm. The threads pack a block of
+   B together (a panel each), then share the strips of GRPO__GEMM_ROWS rows of A, each strip
+   used against every panel of the block while it is in L1. */
+static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_k, const float *B, size_t b_k, size_t b_col,
+                      int M, int N, int K, int accumulate, float *packed) {
+    if (!packed) return 0;
+    if (M <= 0 || N <= 0) return 1;
+    if (K <= 0) {
+        if (!accumulate)
+            for (int i = 0; i < M; i++) memset(C + (size_t)i * ldc, 0, (size_t)N * sizeof(float));
+        return 1;
+    }
+    int threads = 1;
+#ifdef _OPENMP
+    threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+#endif
+    int strips = (M + GRPO__GEMM_ROWS - 1) / GRPO__GEMM_ROWS;
+    if (threads > strips) threads = strips;
+    const int group = GRPO__GEMM_PANELS * GRPO__GEMM_COLUMNS; /* columns per packed block */
+    #pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+        float strip_copy[GRPO__GEMM_DEPTH * GRPO__GEMM_ROWS];
+        for (int j0 = 0; j0 < N; j0 += group) {
+            int width = N - j0 < group ? N - j0 : group, panels = (width + GRPO__GEMM_COLUMNS - 1) / GRPO__GEMM_COLUMNS;
+            for (int k0 = 0; k0 < K; k0 += GRPO__GEMM_DEPTH) {
+                int depth = K - k0 < GRPO__GEMM_DEPTH ? K - k0 : GRPO__GEMM_DEPTH, start = k0 > 0 || accumulate;
+                #pragma omp for schedule(static)
+                for (int p = 0; p < panels; p++) {
+                    int cols = width - p * GRPO__GEMM_COLUMNS < GRPO__GEMM_COLUMNS ? width - p * GRPO__GEMM_COLUMNS : GRPO__GEMM_COLUMNS;
+                    grpo__gemm_pack(packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, B, b_k, b_col, k0, depth, j0 + p * GRPO__GEMM_COLUMNS, cols);
+                }
+                #pragma omp for schedule(static)
+                for (int strip = 0; strip < strips; strip++) {
+                    int i = strip * GRPO__GEMM_ROWS, rows = M - i < GRPO__GEMM_ROWS ? M - i : GRPO__GEMM_ROWS;
+                    const float *a = A + (size_t)i * a_row + (size_t)k0 * a_k;
+                    size_t row_step = a_row, k_step = a_k;
+                    if (a_k != 1) {
+                        /* A's strip is columns (dout^T): its k steps are rows of dout, far apart,
+                           and would keep evicting each other from L1; copied (depth, rows) first */
+                        for (int k = 0; k < depth; k++)
+                            for (int r = 0; r < rows; r++) strip_copy[k * GRPO__GEMM_ROWS + r] = a[(size_t)r * a_row + (size_t)k * a_k];
+                        a = strip_copy, row_step = 1, k_step = GRPO__GEMM_ROWS;
+                    }
+                    for (int p = 0; p < panels; p++) {
+                        int cols = width - p * GRPO__GEMM_COLUMNS < GRPO__GEMM_COLUMNS ? width - p * GRPO__GEMM_COLUMNS : GRPO__GEMM_COLUMNS;
+                        grpo__gemm_tiles[rows](C + (size_t)i * ldc + j0 + p * GRPO__GEMM_COLUMNS, (size_t)ldc, a, row_step, k_step,
+                                               packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, GRPO__GEMM_COLUMNS, depth, cols, start);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+#endif /* GRPO__LANES */
 
 /* W (OC, IC) into panels of P rows: panel p holds rows [P p, P p + h), h = min(P, OC - P p),
    at out + P p IC, element (r, k) at [k h + r]. The same floats at the same offset per panel
@@ -4124,14 +4318,19 @@ static grpo_result grpo__ensure_activations(grpo_model *model, size_t N, size_t 
        every layer, and two residual rows alternate */
     size_t L = keep ? (size_t)c->n_layers : 1, C = (size_t)c->d_model, V = (size_t)c->vocab_size, F = (size_t)c->d_ff;
     size_t D = (size_t)model->head_size, QD = (size_t)c->n_heads * D, KD = (size_t)c->n_kv_heads * D;
-    size_t sizes[18], total = 0;
+    size_t sizes[19], total = 0;
     int ok = grpo__mul3(keep ? L + 1 : 2, N, C, &sizes[0]) && grpo__mul(L, N, &sizes[1]) && grpo__mul3(L, N, C, &sizes[2]) &&
              grpo__mul3(L, N, QD, &sizes[3]) && grpo__mul3(L, N, KD, &sizes[4]) && grpo__mul3(L, N, KD, &sizes[5]) &&
              grpo__mul(L, att_size, &sizes[6]) && grpo__mul3(L, N, QD, &sizes[7]) &&
              grpo__mul3(L, N, C, &sizes[8]) && grpo__mul(L, N, &sizes[9]) && grpo__mul3(L, N, C, &sizes[10]) &&
              grpo__mul3(L, N, F, &sizes[11]) && grpo__mul3(L, N, F, &sizes[12]) && grpo__mul3(L, N, F, &sizes[13]) &&
              grpo__mul(N, 1, &sizes[14]) && grpo__mul(N, C, &sizes[15]) && grpo__mul(N, V, &sizes[16]) && grpo__mul(N, 2, &sizes[17]);
-    for (int i = 0; i < 18 && ok; i++) ok = grpo__add(total, sizes[i], &total);
+#ifdef GRPO__HAS_GEMM
+    sizes[18] = GRPO__GEMM_SCRATCH;
+#else
+    sizes[18] = 0;
+#endif
+    for (int i = 0; i < 19 && ok; i++) ok = grpo__add(total, sizes[i], &total);
     size_t ints = 0, bytes = 0;
     /* tokens, targets, positions (N each), row_of (B*T), segments (4 per), families (one per segment + 1) */
     ok = ok && grpo__mul(N, 3, &ints) && grpo__add(ints, positions, &ints) && grpo__add(ints, 5 * (size_t)n_segments + 1, &ints);
@@ -4162,13 +4361,14 @@ static grpo_result grpo__ensure_activations(grpo_model *model, size_t N, size_t 
         model->acts_offsets = memory;
         model->acts_offsets_capacity = (size_t)n_segments + 1;
     }
-    float **slots[18] = {&model->acts.residual, &model->acts.attn_rstd, &model->acts.attn_in, &model->acts.q,
+    float **slots[19] = {&model->acts.residual, &model->acts.attn_rstd, &model->acts.attn_in, &model->acts.q,
                          &model->acts.k, &model->acts.v, &model->acts.att, &model->acts.att_out,
                          &model->acts.residual_mid, &model->acts.mlp_rstd, &model->acts.mlp_in, &model->acts.gate,
                          &model->acts.up, &model->acts.hidden, &model->acts.final_rstd, &model->acts.final_out,
-                         &model->acts.logits, &model->acts.row_values};
+                         &model->acts.logits, &model->acts.row_values, &model->acts.gemm_pack};
     float *at = model->acts_memory;
-    for (int i = 0; i < 18; i++) { *slots[i] = at; at += sizes[i]; }
+    for (int i = 0; i < 19; i++) { *slots[i] = at; at += sizes[i]; }
+    if (!sizes[18]) model->acts.gemm_pack = NULL;
     int *n = model->acts_ints;
     model->acts.tokens = n; n += N;
     model->acts.targets = n; n += N;
@@ -4302,25 +4502,25 @@ static grpo_result grpo__forward(grpo_model *model, const int *tokens, const int
         float *gate = a->gate + at * N * F, *up = a->up + at * N * F, *hidden = a->hidden + at * N * F;
 
         grpo__rmsnorm_forward(attn_in, a->attn_rstd + at * N, x, p->attn_norm + (size_t)l * C, rows, C, c->norm_eps);
-        grpo__matmul_forward(q, attn_in, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, rows, C, QD);
-        grpo__matmul_forward(k, attn_in, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, rows, C, KD);
-        grpo__matmul_forward(v, attn_in, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, rows, C, KD);
+        grpo__matmul_forward(q, attn_in, p->wq + (size_t)l * QD * C, p->bq ? p->bq + (size_t)l * QD : NULL, rows, C, QD, a->gemm_pack);
+        grpo__matmul_forward(k, attn_in, p->wk + (size_t)l * KD * C, p->bk ? p->bk + (size_t)l * KD : NULL, rows, C, KD, a->gemm_pack);
+        grpo__matmul_forward(v, attn_in, p->wv + (size_t)l * KD * C, p->bv ? p->bv + (size_t)l * KD : NULL, rows, C, KD, a->gemm_pack);
         grpo__rope_rotate(q, model->rope_cos, model->rope_sin, rows, 1, a->positions, H, D, 1.0f);
         grpo__rope_rotate(k, model->rope_cos, model->rope_sin, rows, 1, a->positions, KVH, D, 1.0f);
         grpo__attention_forward(att_out, att, q, k, v, a->segments, a->att_offsets, n_segments, H, KVH, D);
-        grpo__matmul_forward(x_mid, att_out, p->wo + (size_t)l * C * QD, NULL, rows, QD, C);
+        grpo__matmul_forward(x_mid, att_out, p->wo + (size_t)l * C * QD, NULL, rows, QD, C, a->gemm_pack);
         grpo__add_into(x_mid, x, (size_t)N * C);
 
         grpo__rmsnorm_forward(mlp_in, a->mlp_rstd + at * N, x_mid, p->mlp_norm + (size_t)l * C, rows, C, c->norm_eps);
-        grpo__matmul_forward(gate, mlp_in, p->w_gate + (size_t)l * F * C, NULL, rows, C, F);
-        grpo__matmul_forward(up, mlp_in, p->w_up + (size_t)l * F * C, NULL, rows, C, F);
+        grpo__matmul_forward(gate, mlp_in, p->w_gate + (size_t)l * F * C, NULL, rows, C, F, a->gemm_pack);
+        grpo__matmul_forward(up, mlp_in, p->w_up + (size_t)l * F * C, NULL, rows, C, F, a->gemm_pack);
         grpo__swiglu_forward(hidden, gate, up, (size_t)N * F);
-        grpo__matmul_forward(x_next, hidden, p->w_down + (size_t)l * C * F, NULL, rows, F, C);
+        grpo__matmul_forward(x_next, hidden, p->w_down + (size_t)l * C * F, NULL, rows, F, C, a->gemm_pack);
         grpo__add_into(x_next, x_mid, (size_t)N * C);
     }
     const float *head = p->lm_head ? p->lm_head : p->token_embedding;
     grpo__rmsnorm_forward(a->final_out, a->final_rstd, a->residual + (size_t)(keep ? L : L % 2) * N * C, p->final_norm, rows, C, c->norm_eps);
-    grpo__matmul_forward(a->logits, a->final_out, head, NULL, rows, C, V);
+    grpo__matmul_forward(a->logits, a->final_out, head, NULL, rows, C, V, a->gemm_pack);
     /* log-probs of every row (the rows are all valid), then to the caller's (b, t) */
     float *row_logprobs = a->row_values, *row_entropy = a->row_values + N;
     grpo__logprob_forward(row_logprobs, entropy ? row_entropy : NULL, a->logits, a->targets, &rows, rows, rows, V, temperature);
@@ -4424,7 +4624,7 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
 
     const float *head = p->lm_head ? p->lm_head : p->token_embedding;
     float *dhead = p->lm_head ? g->lm_head : g->token_embedding;
-    grpo__matmul_backward_set(s->dnormed, dhead, NULL, s->dlogits, a->final_out, head, N, C, V);
+    grpo__matmul_backward_set(s->dnormed, dhead, NULL, s->dlogits, a->final_out, head, N, C, V, a->gemm_pack);
     memset(s->dresidual, 0, (size_t)N * C * sizeof(float));
     grpo__rmsnorm_backward(s->dresidual, g->final_norm, s->dnormed, a->residual + (size_t)L * N * C, p->final_norm, a->final_rstd, N, C);
 
@@ -4437,14 +4637,14 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
 
         /* MLP: x_next = x_mid + w_down(swiglu(w_gate(n), w_up(n))), n = rmsnorm(x_mid).
            dresidual holds d x_next and, by the skip connection, d x_mid as well. */
-        grpo__matmul_backward_set(s->dhidden, g->w_down + (size_t)l * C * F, NULL, s->dresidual, hidden, p->w_down + (size_t)l * C * F, N, F, C);
+        grpo__matmul_backward_set(s->dhidden, g->w_down + (size_t)l * C * F, NULL, s->dresidual, hidden, p->w_down + (size_t)l * C * F, N, F, C, a->gemm_pack);
         grpo__swiglu_backward(s->dgate, s->dup, s->dhidden, gate, up, (size_t)N * F);
-        grpo__matmul_backward_set(s->dnormed, g->w_gate + (size_t)l * F * C, NULL, s->dgate, mlp_in, p->w_gate + (size_t)l * F * C, N, C, F);
-        grpo__matmul_backward(s->dnormed, g->w_up + (size_t)l * F * C, NULL, s->dup, mlp_in, p->w_up + (size_t)l * F * C, N, C, F);
+        grpo__matmul_backward_set(s->dnormed, g->w_gate + (size_t)l * F * C, NULL, s->dgate, mlp_in, p->w_gate + (size_t)l * F * C, N, C, F, a->gemm_pack);
+        grpo__matmul_backward(s->dnormed, g->w_up + (size_t)l * F * C, NULL, s->dup, mlp_in, p->w_up + (size_t)l * F * C, N, C, F, a->gemm_pack);
         grpo__rmsnorm_backward(s->dresidual, g->mlp_norm + (size_t)l * C, s->dnormed, x_mid, p->mlp_norm + (size_t)l * C, a->mlp_rstd + (size_t)l * N, N, C);
 
         /* Attention: x_mid = x + wo(attention(rope(wq n), rope(wk n), wv n)), n = rmsnorm(x). */
-        grpo__matmul_backward_set(s->datt_out, g->wo + (size_t)l * C * QD, NULL, s->dresidual, att_out, p->wo + (size_t)l * C * QD, N, QD, C);
+        grpo__matmul_backward_set(s->datt_out, g->wo + (size_t)l * C * QD, NULL, s->dresidual, att_out, p->wo + (size_t)l * C * QD, N, QD, C, a->gemm_pack);
         memset(s->dq, 0, (size_t)N * QD * sizeof(float));
         memset(s->dk, 0, (size_t)N * KD * sizeof(float));
         memset(s->dv, 0, (size_t)N * KD * sizeof(float));
@@ -4452,9 +4652,9 @@ GRPODEF grpo_result grpo_model_backward(grpo_model *model, const float *dlogprob
                                  a->families, a->n_families, H, KVH, D);
         grpo__rope_rotate(s->dq, model->rope_cos, model->rope_sin, N, 1, a->positions, H, D, -1.0f);
         grpo__rope_rotate(s->dk, model->rope_cos, model->rope_sin, N, 1, a->positions, KVH, D, -1.0f);
-        grpo__matmul_backward_set(s->dnormed, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, s->dq, attn_in, p->wq + (size_t)l * QD * C, N, C, QD);
-        grpo__matmul_backward(s->dnormed, g->wk + (size_t)l * KD * C, g->bk ? g->bk + (size_t)l * KD : NULL, s->dk, attn_in, p->wk + (size_t)l * KD * C, N, C, KD);
-        grpo__matmul_backward(s->dnormed, g->wv + (size_t)l * KD * C, g->bv ? g->bv + (size_t)l * KD : NULL, s->dv, attn_in, p->wv + (size_t)l * KD * C, N, C, KD);
+        grpo__matmul_backward_set(s->dnormed, g->wq + (size_t)l * QD * C, g->bq ? g->bq + (size_t)l * QD : NULL, s->dq, attn_in, p->wq + (size_t)l * QD * C, N, C, QD, a->gemm_pack);
+        grpo__matmul_backward(s->dnormed, g->wk + (size_t)l * KD * C, g->bk ? g->bk + (size_t)l * KD : NULL, s->dk, attn_in, p->wk + (size_t)l * KD * C, N, C, KD, a->gemm_pack);
+        grpo__matmul_backward(s->dnormed, g->wv + (size_t)l * KD * C, g->bv ? g->bv + (size_t)l * KD : NULL, s->dv, attn_in, p->wv + (size_t)l * KD * C, N, C, KD, a->gemm_pack);
         grpo__rmsnorm_backward(s->dresidual, g->attn_norm + (size_t)l * C, s->dnormed, x, p->attn_norm + (size_t)l * C, a->attn_rstd + (size_t)l * N, N, C);
     }
     grpo__embedding_backward(g->token_embedding, s->dresidual, a->tokens, N, C);
@@ -4752,22 +4952,6 @@ static void grpo__key_scores(float *score, const float *q, float scale, const fl
     else if (count - b == 2) grpo__key_blocks(score + b * GRPO__KEY_BLOCK, q, scale, blocks + b * block_size, D, 2);
     else if (count - b == 1) grpo__key_blocks(score + b * GRPO__KEY_BLOCK, q, scale, blocks + b * block_size, D, 1);
 }
-
-/* A mask for the first count (0..LANES) lanes, for loads and stores at the tail of a row:
-   masked-off lanes are not touched, so nothing past the end is read. */
-#if GRPO__LANES == 16
-typedef __mmask16 grpo__lanes;
-static inline grpo__lanes grpo__lanes_first(int count) { return (__mmask16)(count >= 16 ? 0xFFFF : (1u << (count < 0 ? 0 : count)) - 1u); }
-#define grpo__vector_load_lanes(p, mask) _mm512_maskz_loadu_ps(mask, p)
-#define grpo__vector_store_lanes(p, mask, v) _mm512_mask_storeu_ps(p, mask, v)
-#else
-typedef __m256i grpo__lanes;
-static inline grpo__lanes grpo__lanes_first(int count) {
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(count), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-#define grpo__vector_load_lanes(p, mask) _mm256_maskload_ps(p, mask)
-#define grpo__vector_store_lanes(p, mask, v) _mm256_maskstore_ps(p, mask, v)
-#endif
 
 /* out (D) += sum_j weight[j] * values[j] for values (n, D) contiguous: four vectors of out at a
    time in registers, positions in order. */

@@ -116,6 +116,12 @@ static int run_ours(const bench_config *b, int sequences, int repeats, bench_res
     return 0;
 }
 
+/* y (rows, out) = x (rows, in) W^T through grpo__sgemm (cblas_sgemm), not grpo__matmul_forward,
+   which uses grpo.h's own matmul where the build has its vector kernel. */
+static void sgemm_rows(float *y, const float *x, const float *w, int rows, int in, int out) {
+    grpo__sgemm(0, 1, rows, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+}
+
 /* The matmuls of one decode step (M = sequences rows), through grpo__sgemm, best of several
    runs: the rate a decode loop built on this BLAS cannot beat. */
 static double sgemm_decode_gflops(const bench_config *b, int sequences) {
@@ -130,15 +136,15 @@ static double sgemm_decode_gflops(const bench_config *b, int sequences) {
     for (int r = 0; r < 20; r++) {
         double t0 = now();
         for (int l = 0; l < model.config.n_layers; l++) {
-            grpo__matmul_forward(y, x, p->wq + (size_t)l * QD * C, NULL, sequences, C, QD);
-            grpo__matmul_forward(y, x, p->wk + (size_t)l * KD * C, NULL, sequences, C, KD);
-            grpo__matmul_forward(y, x, p->wv + (size_t)l * KD * C, NULL, sequences, C, KD);
-            grpo__matmul_forward(y, x, p->wo + (size_t)l * C * QD, NULL, sequences, QD, C);
-            grpo__matmul_forward(y, x, p->w_gate + (size_t)l * F * C, NULL, sequences, C, F);
-            grpo__matmul_forward(y, x, p->w_up + (size_t)l * F * C, NULL, sequences, C, F);
-            grpo__matmul_forward(y, x, p->w_down + (size_t)l * C * F, NULL, sequences, F, C);
+            sgemm_rows(y, x, p->wq + (size_t)l * QD * C, sequences, C, QD);
+            sgemm_rows(y, x, p->wk + (size_t)l * KD * C, sequences, C, KD);
+            sgemm_rows(y, x, p->wv + (size_t)l * KD * C, sequences, C, KD);
+            sgemm_rows(y, x, p->wo + (size_t)l * C * QD, sequences, QD, C);
+            sgemm_rows(y, x, p->w_gate + (size_t)l * F * C, sequences, C, F);
+            sgemm_rows(y, x, p->w_up + (size_t)l * F * C, sequences, C, F);
+            sgemm_rows(y, x, p->w_down + (size_t)l * C * F, sequences, F, C);
         }
-        grpo__matmul_forward(y, x, p->token_embedding, NULL, sequences, C, VOCAB);
+        sgemm_rows(y, x, p->token_embedding, sequences, C, VOCAB);
         double t = now() - t0;
         if (t < best) best = t;
     }

@@ -129,15 +129,15 @@ static void test_matmul(void) {
     float *d_out = device_alloc((size_t)N * OC * sizeof(float)), *d_dout = upload_floats(dout, (size_t)N * OC);
     float *d_dinp = upload_floats(dinp, (size_t)N * IC), *d_dw = upload_floats(dw, (size_t)OC * IC), *d_db = upload_floats(db, OC);
     OK(grpo_gpu_matmul_forward(&gpu, d_out, d_inp, d_w, d_bias, N, IC, OC));
-    grpo__matmul_forward(out, inp, w, bias, N, IC, OC);
+    grpo__matmul_forward(out, inp, w, bias, N, IC, OC, NULL);
     compare("matmul forward with bias", d_out, out, (size_t)N * OC, 1e-5);
     OK(grpo_gpu_matmul_backward(&gpu, d_dinp, d_dw, d_db, d_dout, d_inp, d_w, N, IC, OC));
-    grpo__matmul_backward(dinp, dw, db, dout, inp, w, N, IC, OC);
+    grpo__matmul_backward(dinp, dw, db, dout, inp, w, N, IC, OC, NULL);
     compare("matmul backward dinp (+=)", d_dinp, dinp, (size_t)N * IC, 1e-5);
     compare("matmul backward dweight (+=)", d_dw, dw, (size_t)OC * IC, 1e-5);
     compare("matmul backward dbias (same order)", d_db, db, OC, 0.0);
     OK(grpo_gpu_matmul_backward_set(&gpu, d_dinp, d_dw, NULL, d_dout, d_inp, d_w, N, IC, OC));
-    grpo__matmul_backward_set(dinp, dw, NULL, dout, inp, w, N, IC, OC);
+    grpo__matmul_backward_set(dinp, dw, NULL, dout, inp, w, N, IC, OC, NULL);
     compare("matmul backward_set dinp", d_dinp, dinp, (size_t)N * IC, 1e-5);
     float *y = random_floats(1000, 1.0f), *x = random_floats(1000, 1.0f);
     float *d_y = upload_floats(y, 1000), *d_x = upload_floats(x, 1000);

@@ -81,11 +81,18 @@ static void test_rmsnorm_backward(void) {
 }
 
 /* Matmul with bias ------------------------------------------------------------------------- */
+/* the packing buffer of grpo__gemm, the training matmuls' path in builds with the vector kernel */
+#ifdef GRPO__HAS_GEMM
+static float gemm_pack[GRPO__GEMM_SCRATCH];
+#define GEMM_PACK gemm_pack
+#else
+#define GEMM_PACK NULL
+#endif
 enum { MM_N = 6, MM_IN = 7, MM_OUT = 5 };
 typedef struct { float x[MM_N * MM_IN], w[MM_OUT * MM_IN], b[MM_OUT], y[MM_N * MM_OUT], r[MM_N * MM_OUT]; } matmul_case;
 static double matmul_loss(void *context) {
     matmul_case *k = (matmul_case *)context;
-    grpo__matmul_forward(k->y, k->x, k->w, k->b, MM_N, MM_IN, MM_OUT);
+    grpo__matmul_forward(k->y, k->x, k->w, k->b, MM_N, MM_IN, MM_OUT, GEMM_PACK);
     return weighted_sum(k->y, k->r, MM_N * MM_OUT);
 }
 static void test_matmul_backward(void) {
@@ -97,7 +104,7 @@ static void test_matmul_backward(void) {
     fill_normal(k.r, MM_N * MM_OUT, 1.0f, &rng);
     float dx[MM_N * MM_IN] = {0}, dw[MM_OUT * MM_IN] = {0}, db[MM_OUT] = {0};
     matmul_loss(&k);
-    grpo__matmul_backward(dx, dw, db, k.r, k.x, k.w, MM_N, MM_IN, MM_OUT);
+    grpo__matmul_backward(dx, dw, db, k.r, k.x, k.w, MM_N, MM_IN, MM_OUT, GEMM_PACK);
     check_gradient("matmul dx", k.x, dx, MM_N * MM_IN, matmul_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
     check_gradient("matmul dweight", k.w, dw, MM_OUT * MM_IN, matmul_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
     check_gradient("matmul dbias", k.b, db, MM_OUT, matmul_loss, &k, 1e-2f, 1e-3, 1e-2, 1000);
@@ -529,6 +536,71 @@ static void test_sgemm_paths(void) {
     free(A); free(Bm); free(C1); free(C2); free(R);
 }
 
+/* The training matmul (grpo__gemm, builds with the vector kernel) in its three layouts: out =
+   inp W^T, dinp (+)= dout W and dW += dout^T inp. Every output must be bit for bit the float
+   fused multiply-add chain over k in order (from 0, or from C when accumulating), computed here
+   one element at a time with fmaf; the shapes cross its tile (6 rows, 64 columns with AVX-512),
+   block (256 k, 256 columns) and thread boundaries, and the check runs with 1, 2 and 3 threads.
+   The chain's rounding is then checked against a double-precision sum. */
+static void test_training_gemm(void) {
+#ifdef GRPO__HAS_GEMM
+    static const int shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {6, 64, 256}, {7, 65, 257}, {37, 29, 300}, {130, 200, 513}, {13, 300, 40}, {300, 17, 600}};
+    grpo_rng rng = grpo_rng_seed(31);
+    int mismatches = 0;
+    double worst = 0.0;
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int M = shapes[s][0], N = shapes[s][1], K = shapes[s][2];
+        float *A = (float *)malloc(sizeof(float) * (size_t)M * K), *B = (float *)malloc(sizeof(float) * (size_t)K * N);
+        float *C0 = (float *)malloc(sizeof(float) * (size_t)M * N), *C = (float *)malloc(sizeof(float) * (size_t)M * N);
+        fill_normal(A, (size_t)M * K, 1.0f, &rng);
+        fill_normal(B, (size_t)K * N, 1.0f, &rng);
+        fill_normal(C0, (size_t)M * N, 1.0f, &rng);
+        for (int layout = 0; layout < 3; layout++)
+            for (int accumulate = 0; accumulate < 2; accumulate++)
+                for (int threads = 1; threads <= 3; threads++) {
+                    /* layout 0: A (M, K) rows, B stored (N, K) (W for the forward); 1: A rows, B (K, N);
+                       2: A stored (K, M) (dout for dW), B (K, N) */
+                    size_t a_row = layout == 2 ? 1 : (size_t)K, a_k = layout == 2 ? (size_t)M : 1;
+                    size_t b_k = layout == 0 ? 1 : (size_t)N, b_col = layout == 0 ? (size_t)K : 1;
+                    memcpy(C, C0, sizeof(float) * (size_t)M * N);
+#ifdef _OPENMP
+                    int saved = omp_get_max_threads();
+                    omp_set_num_threads(threads);
+#endif
+                    int done = grpo__gemm(C, N, A, a_row, a_k, B, b_k, b_col, M, N, K, accumulate, gemm_pack);
+#ifdef _OPENMP
+                    omp_set_num_threads(saved);
+#endif
+                    CHECK(done, "grpo__gemm %dx%dx%d: refused its buffer", M, N, K);
+                    for (int i = 0; i < M; i++)
+                        for (int j = 0; j < N; j++) {
+                            float chain = accumulate ? C0[(size_t)i * N + j] : 0.0f;
+                            double sum = chain, size = fabs(chain);
+                            for (int k = 0; k < K; k++) {
+                                float a = A[(size_t)i * a_row + (size_t)k * a_k], b = B[(size_t)k * b_k + (size_t)j * b_col];
+                                chain = fmaf(a, b, chain);
+                                sum += (double)a * b;
+                                size += fabs((double)a * b);
+                            }
+                            float got = C[(size_t)i * N + j];
+                            if (memcmp(&got, &chain, sizeof got) != 0 && mismatches++ < 5)
+                                printf("    %dx%dx%d layout %d accumulate %d threads %d: C[%d][%d] = %.9g, the chain gives %.9g\n",
+                                       M, N, K, layout, accumulate, threads, i, j, got, chain);
+                            double error = fabs(got - sum) / (size + 1e-30);
+                            if (error > worst) worst = error;
+                        }
+                }
+        free(A); free(B); free(C0); free(C);
+    }
+    CHECK(mismatches == 0, "grpo__gemm: %d outputs differ from the in-order fmaf chain", mismatches);
+    /* K up to 600 terms of unit size: float rounding stays far below 1e-5 of the sum of |terms| */
+    CHECK(worst < 1e-5, "grpo__gemm: error %.2e of the sum of |terms| against double", worst);
+    printf("    outputs unlike the in-order fmaf chain (1-3 threads): %d; max error %.2e of the sum of |terms|\n", mismatches, worst);
+#else
+    printf("    skipped: no vector kernel in this build (the training matmuls are grpo__sgemm, checked above)\n");
+#endif
+}
+
 /* The decode matmul (grpo__matmul_rows: AVX-512, AVX2 or, without them, grpo__sgemm) against a
    double-precision reference, for row counts around its blocks of 16 and 64 rows and odd
    widths, in each output mode; each output must also be bit-identical whatever the number of
@@ -905,6 +977,7 @@ int main(void) {
     TEST(test_config_errors);
     TEST(test_byte_tokenizer);
     TEST(test_sgemm_paths);
+    TEST(test_training_gemm);
     TEST(test_matmul_rows);
     TEST(test_expf_accuracy);
     TEST(test_rmsnorm_backward);
