@@ -15,7 +15,10 @@
    COMPILE-TIME OPTIONS (define before including the implementation)
      GRPO_USE_CBLAS          call cblas_sgemm for the matmuls (link OpenBLAS). Without it a
                              portable blocked loop is used; both give the same results to
-                             float rounding and both are tested.
+                             float rounding and both are tested. With AVX-512 or AVX2 + FMA
+                             the model's forward and input-gradient matmuls run through the
+                             header's own GEMM either way (and the weight gradient too
+                             without BLAS), decoding through its own small-row kernel.
      GRPO_STATIC             make every function static (private to one translation unit).
      GRPO_MALLOC(size)       \
      GRPO_FREE(pointer)       > replace the allocator / assert; define all of MALLOC and FREE or none.
@@ -101,9 +104,10 @@
 
    THREADS AND DETERMINISM
      Elementwise loops are parallelised with OpenMP (static schedules, no cross-thread float
-     reductions), matmuls by BLAS. The same seed and inputs give bit-identical results with
-     the same build and the same thread count. Link the OpenMP build of OpenBLAS: the
-     default pthread build fights OpenMP over the cores (up to 6x slower).
+     reductions), matmuls by the header's kernels or BLAS. The same seed and inputs give
+     bit-identical results with the same build and the same thread count. Link the OpenMP
+     build of OpenBLAS: the default pthread build fights OpenMP over the cores (up to 6x
+     slower).
 
    VERSION HISTORY
      0.1  the model, forward/backward, AdamW, SFT loss, byte tokenizer, checkpoints,
@@ -112,7 +116,9 @@
           (reference model, data order) with grpo_trainer_save/_load for exact resume,
           grpo_data_order, NaN/Inf checks on every update, grpo_set_memory_limit; SFT steps, evaluation;
           datasets (grpo_dataset_*), grpo_sft_train, grpo_rejection_sample, cons@k / pass@k / greedy
-          accuracy in grpo_evaluate, grpo_pass_at_k, grpo_majority_answer.
+          accuracy in grpo_evaluate, grpo_pass_at_k, grpo_majority_answer; the header's own GEMM
+          for the training matmuls (rounds differently from OpenBLAS for k > 320: the same seed
+          gives other figures than before it).
 
    LICENCE at the end of the file.
 */
@@ -3385,7 +3391,7 @@ static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_
 /* out (N, OC) = inp (N, IC) W^T + bias, with W (OC, IC) and bias (OC) or NULL. Where the build
    has the vector kernels, this and the backward's dinp = dout W run through grpo__gemm, with
    pack its GRPO__GEMM_SCRATCH floats (the model's, kept with the activations), and dW +=
-   dout^T inp too when no BLAS is linked (OpenBLAS was as fast or faster on that one); with
+   dout^T inp too when no BLAS is linked (OpenBLAS was faster on that one); with
    pack NULL, or without the kernels, they are grpo__sgemm. */
 static void grpo__matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                                  int N, int IC, int OC, float *pack) {
@@ -3410,7 +3416,7 @@ static void grpo__matmul_backward_beta(float *dinp, float *dweight, float *dbias
     if (!((beta == 0.0f || beta == 1.0f) && grpo__gemm(dinp, IC, dout, (size_t)OC, 1, weight, (size_t)IC, 1, N, IC, OC, beta == 1.0f, pack)))
 #endif
     grpo__sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, beta, dinp, IC);
-#if defined(GRPO__HAS_GEMM) && !defined(GRPO_USE_CBLAS) /* OpenBLAS measured faster here (README, Performance) */
+#if defined(GRPO__HAS_GEMM) && !defined(GRPO_USE_CBLAS) /* OpenBLAS measured faster for dW (README, Performance) */
     if (!grpo__gemm(dweight, IC, dout, 1, (size_t)OC, inp, (size_t)IC, 1, OC, IC, N, 1, pack))
 #endif
     grpo__sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
@@ -3843,8 +3849,9 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
      AVX-512: 24 accumulators in registers), each element of A broadcast against the tile's
      columns of B.
    - B is copied a block at a time (GRPO__GEMM_DEPTH k by GRPO__GEMM_PANELS panels of a tile's
-     columns, 256 KB with AVX-512: it stays in L2) into one buffer per call, each panel's rows
-     contiguous (W transposed, for the forward). A strip of six rows of A is then used against
+     columns, 256 KB with AVX-512: it stays in L2) into the caller's buffer of GRPO__GEMM_SCRATCH
+     floats (the model keeps it with its activations), each panel's rows contiguous (W
+     transposed, for the forward). A strip of six rows of A is then used against
      every panel of the block while it is in L1; A is read in place, except dout^T's strips
      (for dW), whose k steps are rows of dout far apart: those are copied first.
    - Each output is one fused multiply-add chain over k in order, from 0 (or from C when
@@ -3852,8 +3859,9 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
      the result is the same for any blocking and any number of threads, bit for bit.
    - Why not cblas_sgemm: OpenBLAS packs both operands on every call and zeroes C first when
      beta = 0. Measured on the training shapes of configs A and B (2048 rows, 2 threads), this
-     routine ran out = inp W^T and dinp = dout W 2-11 % faster; for dW += dout^T inp OpenBLAS
-     was as fast or faster, so builds that link it keep it for that one. */
+     routine ran out = inp W^T and dinp = dout W 0-11 % faster, and config A's train step 8-10 %
+     faster; for dW += dout^T inp OpenBLAS was faster (this routine 0.83-0.96x), so builds that
+     link it keep it for that one (README, Performance). */
 #define GRPO__GEMM_ROWS 6
 #if GRPO__LANES == 16
 #define GRPO__GEMM_VECTORS 4
