@@ -3873,10 +3873,10 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
 #define GRPO__GEMM_PANELS 4  /* panels per packed block: 256 KB of B with AVX-512, in L2 */
 #define GRPO__GEMM_SCRATCH (GRPO__GEMM_DEPTH * GRPO__GEMM_PANELS * GRPO__GEMM_COLUMNS) /* floats of packed B */
 
-/* One tile: C[MR rows, cols columns] (+)= A[MR rows, k0..k0+depth) x packed (depth, cols), the
-   packed rows ldp floats apart. start: 0 from zero, 1 from C. MR is a constant at each call. */
+/* One tile: C[MR rows, cols columns] (+)= A[MR rows, k0..k0+depth) x a packed panel (depth,
+   GRPO__GEMM_COLUMNS). start: 0 from zero, 1 from C. MR is a constant at each call. */
 GRPO__ALWAYS_INLINE void grpo__gemm_tile(float *C, size_t ldc, const float *A, size_t a_row, size_t a_k,
-                                         const float *packed, size_t ldp, int depth, int cols, int start, const int MR) {
+                                         const float *packed, int depth, int cols, int start, const int MR) {
     grpo__vector acc[GRPO__GEMM_ROWS][GRPO__GEMM_VECTORS];
     grpo__lanes mask[GRPO__GEMM_VECTORS];
     for (int v = 0; v < GRPO__GEMM_VECTORS; v++) mask[v] = grpo__lanes_first(cols - v * GRPO__LANES);
@@ -3884,7 +3884,7 @@ GRPO__ALWAYS_INLINE void grpo__gemm_tile(float *C, size_t ldc, const float *A, s
         for (int v = 0; v < GRPO__GEMM_VECTORS; v++)
             acc[r][v] = start ? grpo__vector_load_lanes(C + (size_t)r * ldc + v * GRPO__LANES, mask[v]) : grpo__vector_zero();
     for (int k = 0; k < depth; k++) {
-        const float *b = packed + (size_t)k * ldp;
+        const float *b = packed + (size_t)k * GRPO__GEMM_COLUMNS;
         grpo__vector x[GRPO__GEMM_VECTORS];
         for (int v = 0; v < GRPO__GEMM_VECTORS; v++) x[v] = grpo__vector_load(b + v * GRPO__LANES);
         for (int r = 0; r < MR; r++) {
@@ -3897,13 +3897,19 @@ GRPO__ALWAYS_INLINE void grpo__gemm_tile(float *C, size_t ldc, const float *A, s
 }
 #define GRPO__GEMM_TILE(MR) \
     static void grpo__gemm_tile_##MR(float *C, size_t ldc, const float *A, size_t a_row, size_t a_k, const float *packed, \
-                                     size_t ldp, int depth, int cols, int start) { \
-        grpo__gemm_tile(C, ldc, A, a_row, a_k, packed, ldp, depth, cols, start, MR); }
+                                     int depth, int cols, int start) { \
+        grpo__gemm_tile(C, ldc, A, a_row, a_k, packed, depth, cols, start, MR); }
 GRPO__GEMM_TILE(1) GRPO__GEMM_TILE(2) GRPO__GEMM_TILE(3) GRPO__GEMM_TILE(4) GRPO__GEMM_TILE(5) GRPO__GEMM_TILE(6)
 #undef GRPO__GEMM_TILE
-typedef void (*grpo__gemm_tile_function)(float *, size_t, const float *, size_t, size_t, const float *, size_t, int, int, int);
+typedef void (*grpo__gemm_tile_function)(float *, size_t, const float *, size_t, size_t, const float *, int, int, int);
 static const grpo__gemm_tile_function grpo__gemm_tiles[GRPO__GEMM_ROWS + 1] = {
     NULL, grpo__gemm_tile_1, grpo__gemm_tile_2, grpo__gemm_tile_3, grpo__gemm_tile_4, grpo__gemm_tile_5, grpo__gemm_tile_6};
+
+/* Columns of panel p in a block `width` columns wide: GRPO__GEMM_COLUMNS but for the last. */
+static inline int grpo__gemm_panel_columns(int width, int p) {
+    int left = width - p * GRPO__GEMM_COLUMNS;
+    return left < GRPO__GEMM_COLUMNS ? left : GRPO__GEMM_COLUMNS;
+}
 
 /* B[k0 .. k0 + depth, j0 .. j0 + cols) into one panel (depth, GRPO__GEMM_COLUMNS), columns past
    cols zero. Rows of B (b_col 1) are copied; columns (b_k 1: W read as W^T) are transposed 16 x
@@ -3968,7 +3974,7 @@ static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_
                 int depth = K - k0 < GRPO__GEMM_DEPTH ? K - k0 : GRPO__GEMM_DEPTH, start = k0 > 0 || accumulate;
                 #pragma omp for schedule(static)
                 for (int p = 0; p < panels; p++) {
-                    int cols = width - p * GRPO__GEMM_COLUMNS < GRPO__GEMM_COLUMNS ? width - p * GRPO__GEMM_COLUMNS : GRPO__GEMM_COLUMNS;
+                    int cols = grpo__gemm_panel_columns(width, p);
                     grpo__gemm_pack(packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, B, b_k, b_col, k0, depth, j0 + p * GRPO__GEMM_COLUMNS, cols);
                 }
                 #pragma omp for schedule(static)
@@ -3984,9 +3990,8 @@ static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_
                         a = strip_copy, row_step = 1, k_step = GRPO__GEMM_ROWS;
                     }
                     for (int p = 0; p < panels; p++) {
-                        int cols = width - p * GRPO__GEMM_COLUMNS < GRPO__GEMM_COLUMNS ? width - p * GRPO__GEMM_COLUMNS : GRPO__GEMM_COLUMNS;
                         grpo__gemm_tiles[rows](C + (size_t)i * ldc + j0 + p * GRPO__GEMM_COLUMNS, (size_t)ldc, a, row_step, k_step,
-                                               packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, GRPO__GEMM_COLUMNS, depth, cols, start);
+                                               packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, depth, grpo__gemm_panel_columns(width, p), start);
                     }
                 }
             }
