@@ -23,6 +23,9 @@
      GRPO_MALLOC(size)       \
      GRPO_FREE(pointer)       > replace the allocator / assert; define all of MALLOC and FREE or none.
      GRPO_ASSERT(condition)  /  GRPO_ASSERT guards internal invariants only, never user input.
+     GRPO_NO_HUGE_PAGES      do not ask Linux for 2 MB pages for the generator's buffers (its
+                             packed weights and KV cache, streamed every decoding step; a
+                             madvise hint, on x86-64 and AArch64 Linux only, results unchanged).
 
    WHAT IS IN HERE, IN THE ORDER DATA FLOWS
      1. results and error messages      grpo_result, grpo_result_string, grpo_last_error
@@ -118,7 +121,8 @@
           datasets (grpo_dataset_*), grpo_sft_train, grpo_rejection_sample, cons@k / pass@k / greedy
           accuracy in grpo_evaluate, grpo_pass_at_k, grpo_majority_answer; the header's own GEMM
           for the training matmuls (rounds differently from OpenBLAS for k > 320: the same seed
-          gives other figures than before it).
+          gives other figures than before it); 2 MB pages for the generator's buffers on Linux
+          (GRPO_NO_HUGE_PAGES).
 
    LICENCE at the end of the file.
 */
@@ -1304,6 +1308,10 @@ GRPODEF grpo_result grpo_rejection_sample(grpo_model *model, const grpo_rejectio
 int fileno(FILE *stream); /* POSIX; <stdio.h> hides it under -std=c11 */
 #define GRPO__HAVE_FSYNC 1
 #endif
+#if defined(__linux__) && (defined(__x86_64__) || defined(__aarch64__)) && !defined(GRPO_NO_HUGE_PAGES)
+int madvise(void *address, size_t length, int advice); /* Linux; <sys/mman.h> hides it under -std=c11 */
+#define GRPO__MADVISE_HUGE_PAGES 14                   /* MADV_HUGEPAGE on these architectures */
+#endif
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -1405,6 +1413,23 @@ static grpo_result grpo__check_memory(const char *what, size_t bytes) {
         return grpo__fail(GRPO_ERROR_OUT_OF_MEMORY, "%s: needs %.1f MiB, more than the memory limit of %.1f MiB (grpo_set_memory_limit)",
                           what, (double)bytes / 1048576.0 + (double)grpo__memory_planned / 1048576.0, (double)limit / 1048576.0);
     return GRPO_SUCCESS;
+}
+
+/* Asks Linux to back the 2 MB-aligned interior of a large buffer with 2 MB pages (transparent
+   huge pages in "madvise" mode, the common default, give them only to buffers that ask). The
+   generator streams its packed weights and KV cache, 77 + 30 MB on config B, every decoding
+   step; with 4 KB pages each 4 KB of the stream costs a TLB miss. Measured on config B at
+   B x G = 16 (2 threads): decoding 3-4 % faster in each of three alternating pairs, from the
+   matmuls and attention alike. Advice only: no effect on the results, errors ignored, nothing
+   elsewhere (define GRPO_NO_HUGE_PAGES to leave it out). Call it before the first write. */
+static void grpo__advise_huge_pages(void *memory, size_t bytes) {
+#ifdef GRPO__MADVISE_HUGE_PAGES
+    uintptr_t huge = (uintptr_t)1 << 21, first = ((uintptr_t)memory + huge - 1) & ~(huge - 1);
+    uintptr_t end = ((uintptr_t)memory + bytes) & ~(huge - 1);
+    if (memory && end > first) (void)madvise((void *)first, (size_t)(end - first), GRPO__MADVISE_HUGE_PAGES);
+#else
+    (void)memory, (void)bytes;
+#endif
 }
 
 static void *grpo__alloc_floats(size_t count) {
@@ -4844,6 +4869,7 @@ GRPODEF grpo_result grpo_generator_create(grpo_generator *generator, const grpo_
     grpo_result r = grpo__check_memory("generator", float_bytes + int_bytes);
     if (r) return r;
     generator->float_memory = GRPO_MALLOC(float_bytes);
+    grpo__advise_huge_pages(generator->float_memory, float_bytes); /* before the memset: pages come at first touch */
     if (generator->float_memory) memset(generator->float_memory, 0, float_bytes); /* the cache's unused tail lanes are read (then ignored) */
     generator->int_memory = GRPO_MALLOC(int_bytes);
     if (!generator->float_memory || !generator->int_memory) {
