@@ -1418,10 +1418,12 @@ static grpo_result grpo__check_memory(const char *what, size_t bytes) {
 /* Asks Linux to back the 2 MB-aligned interior of a large buffer with 2 MB pages (transparent
    huge pages in "madvise" mode, the common default, give them only to buffers that ask). The
    generator streams its packed weights and KV cache, 77 + 30 MB on config B, every decoding
-   step; with 4 KB pages each 4 KB of the stream costs a TLB miss. Measured on config B at
-   B x G = 16 (2 threads): decoding 3-4 % faster in each of three alternating pairs, from the
-   matmuls and attention alike. Advice only: no effect on the results, errors ignored, nothing
-   elsewhere (define GRPO_NO_HUGE_PAGES to leave it out). Call it before the first write. */
+   step; with 4 KB pages each 4 KB of the stream costs a TLB miss. Measured with bench_generate
+   against the header without it, alternately (2 threads): config B at B x G = 16 3-18 % faster
+   in four pairs, A at 64 1-26 % in three, B at 64 (bound by arithmetic) within the drift; the
+   matmuls and attention both gained. The model's own buffers gained nothing measurable (README,
+   "Tried and left out"). Advice only: no effect on the results, errors ignored, nothing on
+   other systems (define GRPO_NO_HUGE_PAGES to leave it out). Call it before the first write. */
 static void grpo__advise_huge_pages(void *memory, size_t bytes) {
 #ifdef GRPO__MADVISE_HUGE_PAGES
     uintptr_t huge = (uintptr_t)1 << 21, first = ((uintptr_t)memory + huge - 1) & ~(huge - 1);
