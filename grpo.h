@@ -3416,10 +3416,9 @@ static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_
 #endif
 
 /* out (N, OC) = inp (N, IC) W^T + bias, with W (OC, IC) and bias (OC) or NULL. Where the build
-   has the vector kernels, this and the backward's dinp = dout W run through grpo__gemm, with
-   pack its GRPO__GEMM_SCRATCH floats (the model's, kept with the activations), and dW +=
-   dout^T inp too when no BLAS is linked (OpenBLAS was faster on that one); with
-   pack NULL, or without the kernels, they are grpo__sgemm. */
+   has the vector kernels, this and the backward's dinp = dout W and dW += dout^T inp run
+   through grpo__gemm, with pack its GRPO__GEMM_SCRATCH floats (the model's, kept with the
+   activations); with pack NULL, or without the kernels, they are grpo__sgemm. */
 static void grpo__matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                                  int N, int IC, int OC, float *pack) {
 #ifdef GRPO__HAS_GEMM
@@ -3443,7 +3442,7 @@ static void grpo__matmul_backward_beta(float *dinp, float *dweight, float *dbias
     if (!((beta == 0.0f || beta == 1.0f) && grpo__gemm(dinp, IC, dout, (size_t)OC, 1, weight, (size_t)IC, 1, N, IC, OC, beta == 1.0f, pack)))
 #endif
     grpo__sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, beta, dinp, IC);
-#if defined(GRPO__HAS_GEMM) && !defined(GRPO_USE_CBLAS) /* OpenBLAS measured faster for dW (README, Performance) */
+#ifdef GRPO__HAS_GEMM
     if (!grpo__gemm(dweight, IC, dout, 1, (size_t)OC, inp, (size_t)IC, 1, OC, IC, N, 1, pack))
 #endif
     grpo__sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
@@ -3879,16 +3878,18 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
      columns, 256 KB with AVX-512: it stays in L2) into the caller's buffer of GRPO__GEMM_SCRATCH
      floats (the model keeps it with its activations), each panel's rows contiguous (W
      transposed, for the forward). A strip of six rows of A is then used against
-     every panel of the block while it is in L1; A is read in place, except dout^T's strips
-     (for dW), whose k steps are rows of dout far apart: those are copied first.
+     every panel of the block while it is in L1; A is read in place, except dout^T (for dW),
+     whose k steps are rows of dout far apart: it is copied a block at a time first.
    - Each output is one fused multiply-add chain over k in order, from 0 (or from C when
      accumulating); between depth blocks the partial sum waits in C, which holds it exactly. So
      the result is the same for any blocking and any number of threads, bit for bit.
    - Why not cblas_sgemm: OpenBLAS packs both operands on every call and zeroes C first when
-     beta = 0. Measured on the training shapes of configs A and B (2048 rows, 2 threads), this
-     routine ran out = inp W^T and dinp = dout W 0-11 % faster, and config A's train step 8-10 %
-     faster; for dW += dout^T inp OpenBLAS was faster (this routine 0.83-0.96x), so builds that
-     link it keep it for that one (README, Performance). */
+     beta = 0, and Debian's OpenBLAS 0.3.21 runs its AVX2 (Haswell) kernel on CPUs it does not
+     know, such as AMD Zen 5, whose 512-bit FMAs then sit half idle. Measured on the training
+     shapes of configs A and B (2048 rows, 2 threads): on Zen 4 this routine ran out = inp W^T
+     and dinp = dout W 0-11 % faster than OpenBLAS, and dW at 0.83-0.96x (when dout^T was
+     still copied a strip per block of columns; not measured on Zen 4 since); on Zen 5 it ran
+     all three at 405-490 GFLOP/s, OpenBLAS dW at 240-250 (README, Performance). */
 #define GRPO__GEMM_ROWS 6
 #if GRPO__LANES == 16
 #define GRPO__GEMM_VECTORS 4
@@ -3898,7 +3899,8 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
 #define GRPO__GEMM_COLUMNS (GRPO__GEMM_VECTORS * GRPO__LANES) /* a tile's columns: one panel */
 #define GRPO__GEMM_DEPTH 256 /* k per packed block */
 #define GRPO__GEMM_PANELS 4  /* panels per packed block: 256 KB of B with AVX-512, in L2 */
-#define GRPO__GEMM_SCRATCH (GRPO__GEMM_DEPTH * GRPO__GEMM_PANELS * GRPO__GEMM_COLUMNS) /* floats of packed B */
+#define GRPO__GEMM_A_ROWS 384 /* rows of a strided A (dout^T) copied per pass: 384 KB, beside B's block in L2 */
+#define GRPO__GEMM_SCRATCH (GRPO__GEMM_DEPTH * (GRPO__GEMM_PANELS * GRPO__GEMM_COLUMNS + GRPO__GEMM_A_ROWS)) /* packed B, copied A */
 
 /* One tile: C[MR rows, cols columns] (+)= A[MR rows, k0..k0+depth) x a packed panel (depth,
    GRPO__GEMM_COLUMNS). start: 0 from zero, 1 from C. MR is a constant at each call. */
@@ -3972,10 +3974,59 @@ static void grpo__gemm_pack(float *panel, const float *B, size_t b_k, size_t b_c
     }
 }
 
+/* Rows [m0, m0 + rows) of A, k in [k0, k0 + depth), into copy (rows, depth): row i at
+   copy + (i - m0) depth. For A read as dout^T (dW), whose k steps are rows of dout far apart:
+   a strip of six rows read in place would keep evicting its own lines from L1. With AVX-512
+   and a_row 1 (A is dout^T, so a block of A is a block of dout transposed), 16 x 16 at a time.
+   Inside a parallel region: the threads share the blocks of 16 rows; ends with a barrier. */
+static void grpo__gemm_copy_a(float *copy, const float *A, size_t a_row, size_t a_k, int m0, int rows, int k0, int depth) {
+    #pragma omp for schedule(static)
+    for (int i0 = 0; i0 < rows; i0 += 16) {
+        int height = rows - i0 < 16 ? rows - i0 : 16, k = 0;
+#if GRPO__LANES == 16
+        if (a_row == 1 && height == 16)
+            for (; k + 16 <= depth; k += 16) {
+                __m512 r[16];
+                for (int t = 0; t < 16; t++) r[t] = _mm512_loadu_ps(A + (size_t)(k0 + k + t) * a_k + (size_t)(m0 + i0));
+                grpo__transpose16(r);
+                for (int t = 0; t < 16; t++) _mm512_storeu_ps(copy + (size_t)(i0 + t) * depth + k, r[t]);
+            }
+#endif
+        for (; k < depth; k++)
+            for (int t = 0; t < height; t++) copy[(size_t)(i0 + t) * depth + k] = A[(size_t)(m0 + i0 + t) * a_row + (size_t)(k0 + k) * a_k];
+    }
+}
+
+/* One step of grpo__gemm, inside its parallel region: C[0..M, j0..j0 + a block of B's columns)
+   (+)= A[0..M, this k block) B[k0..k0 + depth, those columns), with a pointing at A's k block.
+   The threads pack the block of B (a panel each), then share the strips of GRPO__GEMM_ROWS
+   rows of A, each strip used against every panel while it is in L1. start: 0 from zero, 1
+   from C. Ends with a barrier. */
+static void grpo__gemm_block(float *C, int ldc, const float *a, size_t a_row, size_t a_k, const float *B, size_t b_k, size_t b_col,
+                             int M, int N, int j0, int k0, int depth, int start, float *packed) {
+    const int group = GRPO__GEMM_PANELS * GRPO__GEMM_COLUMNS;
+    int width = N - j0 < group ? N - j0 : group, panels = (width + GRPO__GEMM_COLUMNS - 1) / GRPO__GEMM_COLUMNS;
+    int strips = (M + GRPO__GEMM_ROWS - 1) / GRPO__GEMM_ROWS;
+    #pragma omp for schedule(static)
+    for (int p = 0; p < panels; p++)
+        grpo__gemm_pack(packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, B, b_k, b_col, k0, depth, j0 + p * GRPO__GEMM_COLUMNS, grpo__gemm_panel_columns(width, p));
+    #pragma omp for schedule(static)
+    for (int strip = 0; strip < strips; strip++) {
+        int i = strip * GRPO__GEMM_ROWS, height = M - i < GRPO__GEMM_ROWS ? M - i : GRPO__GEMM_ROWS;
+        for (int p = 0; p < panels; p++)
+            grpo__gemm_tiles[height](C + (size_t)i * ldc + j0 + p * GRPO__GEMM_COLUMNS, (size_t)ldc, a + (size_t)i * a_row, a_row, a_k,
+                                     packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, depth, grpo__gemm_panel_columns(width, p), start);
+    }
+}
+
 /* packed: GRPO__GEMM_SCRATCH floats (the model keeps them with its activations); with NULL it
-   returns 0, having done nothing, and the caller uses grpo__sgemm. The threads pack a block of
-   B together (a panel each), then share the strips of GRPO__GEMM_ROWS rows of A, each strip
-   used against every panel of the block while it is in L1. */
+   returns 0, having done nothing, and the caller uses grpo__sgemm. The work goes in blocks of
+   GRPO__GEMM_DEPTH k by one block of B's columns (grpo__gemm_block). An A read in place takes
+   each block of C's columns through all of k while it is in cache. A strided A (a_k != 1:
+   dout^T, for dW) is copied GRPO__GEMM_A_ROWS rows by one k block at a time
+   (grpo__gemm_copy_a), and each copy serves every block of B's columns; copying a strip per
+   block of columns instead cost 3.5 % of config B's train step. Every C element gets its k
+   blocks in order, so the order of the loops changes no bit. */
 static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_k, const float *B, size_t b_k, size_t b_col,
                       int M, int N, int K, int accumulate, float *packed) {
     if (!packed) return 0;
@@ -3992,37 +4043,25 @@ static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_
     int strips = (M + GRPO__GEMM_ROWS - 1) / GRPO__GEMM_ROWS;
     if (threads > strips) threads = strips;
     const int group = GRPO__GEMM_PANELS * GRPO__GEMM_COLUMNS; /* columns per packed block */
+    int copied = a_k != 1, chunk = copied ? GRPO__GEMM_A_ROWS : M; /* rows of A per pass */
+    float *a_copy = packed + GRPO__GEMM_DEPTH * group;
     #pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-        float strip_copy[GRPO__GEMM_DEPTH * GRPO__GEMM_ROWS];
-        for (int j0 = 0; j0 < N; j0 += group) {
-            int width = N - j0 < group ? N - j0 : group, panels = (width + GRPO__GEMM_COLUMNS - 1) / GRPO__GEMM_COLUMNS;
+    for (int m0 = 0; m0 < M; m0 += chunk) {
+        int rows = M - m0 < chunk ? M - m0 : chunk;
+        if (copied) /* each k block of A copied once, then used against all blocks of B's columns */
             for (int k0 = 0; k0 < K; k0 += GRPO__GEMM_DEPTH) {
-                int depth = K - k0 < GRPO__GEMM_DEPTH ? K - k0 : GRPO__GEMM_DEPTH, start = k0 > 0 || accumulate;
-                #pragma omp for schedule(static)
-                for (int p = 0; p < panels; p++) {
-                    int cols = grpo__gemm_panel_columns(width, p);
-                    grpo__gemm_pack(packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, B, b_k, b_col, k0, depth, j0 + p * GRPO__GEMM_COLUMNS, cols);
-                }
-                #pragma omp for schedule(static)
-                for (int strip = 0; strip < strips; strip++) {
-                    int i = strip * GRPO__GEMM_ROWS, rows = M - i < GRPO__GEMM_ROWS ? M - i : GRPO__GEMM_ROWS;
-                    const float *a = A + (size_t)i * a_row + (size_t)k0 * a_k;
-                    size_t row_step = a_row, k_step = a_k;
-                    if (a_k != 1) {
-                        /* A's strip is columns (dout^T): its k steps are rows of dout, far apart,
-                           and would keep evicting each other from L1; copied (depth, rows) first */
-                        for (int k = 0; k < depth; k++)
-                            for (int r = 0; r < rows; r++) strip_copy[k * GRPO__GEMM_ROWS + r] = a[(size_t)r * a_row + (size_t)k * a_k];
-                        a = strip_copy, row_step = 1, k_step = GRPO__GEMM_ROWS;
-                    }
-                    for (int p = 0; p < panels; p++) {
-                        grpo__gemm_tiles[rows](C + (size_t)i * ldc + j0 + p * GRPO__GEMM_COLUMNS, (size_t)ldc, a, row_step, k_step,
-                                               packed + (size_t)p * depth * GRPO__GEMM_COLUMNS, depth, grpo__gemm_panel_columns(width, p), start);
-                    }
-                }
+                int depth = K - k0 < GRPO__GEMM_DEPTH ? K - k0 : GRPO__GEMM_DEPTH;
+                grpo__gemm_copy_a(a_copy, A, a_row, a_k, m0, rows, k0, depth);
+                for (int j0 = 0; j0 < N; j0 += group)
+                    grpo__gemm_block(C + (size_t)m0 * ldc, ldc, a_copy, (size_t)depth, 1, B, b_k, b_col, rows, N, j0, k0, depth, k0 > 0 || accumulate, packed);
             }
-        }
+        else /* a block of C's columns through all of k while it is in cache */
+            for (int j0 = 0; j0 < N; j0 += group)
+                for (int k0 = 0; k0 < K; k0 += GRPO__GEMM_DEPTH) {
+                    int depth = K - k0 < GRPO__GEMM_DEPTH ? K - k0 : GRPO__GEMM_DEPTH;
+                    grpo__gemm_block(C + (size_t)m0 * ldc, ldc, A + (size_t)m0 * a_row + (size_t)k0 * a_k, a_row, a_k, B, b_k, b_col, rows, N, j0, k0, depth,
+                                     k0 > 0 || accumulate, packed);
+                }
     }
     return 1;
 }

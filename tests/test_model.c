@@ -540,11 +540,12 @@ static void test_sgemm_paths(void) {
    inp W^T, dinp (+)= dout W and dW += dout^T inp. Every output must be bit for bit the float
    fused multiply-add chain over k in order (from 0, or from C when accumulating), computed here
    one element at a time with fmaf; the shapes cross its tile (6 rows, 64 columns with AVX-512),
-   block (256 k, 256 columns) and thread boundaries, and the check runs with 1, 2 and 3 threads.
+   block (256 k, 256 columns), copied-A (384 rows, for dW's layout) and thread boundaries, and
+   the check runs with 1, 2 and 3 threads.
    The chain's rounding is then checked against a double-precision sum. */
 static void test_training_gemm(void) {
 #ifdef GRPO__HAS_GEMM
-    static const int shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {6, 64, 256}, {7, 65, 257}, {37, 29, 300}, {130, 200, 513}, {13, 300, 40}, {300, 17, 600}};
+    static const int shapes[][3] = {{1, 1, 1}, {5, 7, 3}, {6, 64, 256}, {7, 65, 257}, {37, 29, 300}, {130, 200, 513}, {13, 300, 40}, {300, 17, 600}, {395, 33, 270}};
     grpo_rng rng = grpo_rng_seed(31);
     int mismatches = 0;
     double worst = 0.0;
