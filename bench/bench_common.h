@@ -127,9 +127,50 @@ static double bench_read_bandwidth(void) {
     return (double)n * sizeof(float) / best / 1e9;
 }
 
+/* OpenBLAS picks its kernels when it loads, by CPU model, unless OPENBLAS_CORETYPE names them.
+   Held to its AVX2 ("Haswell") kernels on a CPU with full-width AVX-512 such as AMD Zen 5 (this
+   project's sandbox sets OPENBLAS_CORETYPE=Haswell in its environment), cblas_sgemm ran at
+   240-250 GFLOP/s against 456-472 with its AVX-512 kernels, and PyTorch, which links the same
+   library, decoded config B at B x G = 64 1.6x slower. A benchmark must not race grpo.h against
+   a PyTorch held back by a setting. Called first in main: on a CPU with AVX-512 whose OpenBLAS
+   runs kernels without it, the program starts itself again with OPENBLAS_CORETYPE=SkylakeX
+   (OpenBLAS's AVX-512 kernels), which its PyTorch children inherit; the setup line says what
+   was replaced. */
+#ifdef GRPO_USE_CBLAS
+char *openblas_get_corename(void);
+#endif
+static void bench_openblas_at_its_best(char **argv) {
+#if defined(GRPO_USE_CBLAS) && defined(__x86_64__)
+    const char *core = openblas_get_corename(), *forced = getenv("OPENBLAS_CORETYPE");
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+                 __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
+    int has_avx512_kernels = core && (strstr(core, "kylakeX") || strstr(core, "ooperlake") || strstr(core, "apphire"));
+    if (!avx512 || has_avx512_kernels || getenv("GRPO_BENCH_REPLACED_CORETYPE")) return;
+    char replaced[128];
+    snprintf(replaced, sizeof replaced, "%s%s", forced ? "OPENBLAS_CORETYPE=" : "OpenBLAS's own choice, ", forced ? forced : core ? core : "?");
+    setenv("GRPO_BENCH_REPLACED_CORETYPE", replaced, 1);
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    fflush(stdout);
+    execv("/proc/self/exe", argv);
+    perror("bench: could not start again with OPENBLAS_CORETYPE=SkylakeX"); /* goes on as it is; the setup line says so */
+    if (forced) setenv("OPENBLAS_CORETYPE", forced, 1); else unsetenv("OPENBLAS_CORETYPE");
+#else
+    (void)argv;
+#endif
+}
+
+/* The BLAS for the setup line: which kernels OpenBLAS runs, and who chose them. */
 static const char *bench_blas_name(void) {
 #ifdef GRPO_USE_CBLAS
-    return "OpenBLAS via cblas_sgemm";
+    static char name[320];
+    const char *core = openblas_get_corename(), *replaced = getenv("GRPO_BENCH_REPLACED_CORETYPE"), *forced = getenv("OPENBLAS_CORETYPE");
+    if (replaced && forced && !strcmp(forced, "SkylakeX"))
+        snprintf(name, sizeof name, "OpenBLAS via cblas_sgemm, %s kernels (OPENBLAS_CORETYPE=SkylakeX set by the bench, for PyTorch too, "
+                 "in place of %s, kernels without AVX-512 on this AVX-512 CPU)", core ? core : "?", replaced);
+    else
+        snprintf(name, sizeof name, "OpenBLAS via cblas_sgemm, %s kernels (%s%s)", core ? core : "?",
+                 forced ? "OPENBLAS_CORETYPE=" : "OpenBLAS's own choice", forced ? forced : "");
+    return name;
 #else
     return "no BLAS: grpo.h's portable matmul";
 #endif

@@ -187,6 +187,7 @@ static void measure_limits(machine_limits *m) {
 }
 
 int main(int argc, char **argv) {
+    bench_openblas_at_its_best(argv);
     const char *only_config = NULL, *python = "/usr/bin/python3";
     int only_sequences = 0, repeats = 3, rounds = 3, torch = 1;
     for (int i = 1; i < argc; i++) {
@@ -209,11 +210,7 @@ int main(int argc, char **argv) {
     if (rounds < 1) rounds = 1;
     if (rounds > 16) rounds = 16;
     const char *wait = getenv("OMP_WAIT_POLICY"), *omp = getenv("OMP_NUM_THREADS");
-#ifdef GRPO_USE_CBLAS
-    const char *blas = "OpenBLAS via cblas_sgemm";
-#else
-    const char *blas = "portable matmul (no BLAS)";
-#endif
+    const char *blas = bench_blas_name();
     int threads = 1;
 #ifdef _OPENMP
     threads = omp_get_max_threads();

@@ -264,6 +264,7 @@ static void cell(char *out, size_t size, double value, const char *format) {
 }
 
 int main(int argc, char **argv) {
+    bench_openblas_at_its_best(argv);
     const char *python = "/usr/bin/python3", *only_config = NULL, *child_config = NULL;
     int repeats = 3, rounds = 3, torch = 1, thread_list[2] = {1, 2}, n_threads = 2;
     for (int i = 1; i < argc; i++) {
