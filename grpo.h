@@ -3416,9 +3416,10 @@ static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_
 #endif
 
 /* out (N, OC) = inp (N, IC) W^T + bias, with W (OC, IC) and bias (OC) or NULL. Where the build
-   has the vector kernels, this and the backward's dinp = dout W and dW += dout^T inp run
-   through grpo__gemm, with pack its GRPO__GEMM_SCRATCH floats (the model's, kept with the
-   activations); with pack NULL, or without the kernels, they are grpo__sgemm. */
+   has the vector kernels, this and the backward's dinp = dout W run through grpo__gemm, with
+   pack its GRPO__GEMM_SCRATCH floats (the model's, kept with the activations), and dW +=
+   dout^T inp too when no BLAS is linked (OpenBLAS was faster on that one); with
+   pack NULL, or without the kernels, they are grpo__sgemm. */
 static void grpo__matmul_forward(float *out, const float *inp, const float *weight, const float *bias,
                                  int N, int IC, int OC, float *pack) {
 #ifdef GRPO__HAS_GEMM
@@ -3442,7 +3443,7 @@ static void grpo__matmul_backward_beta(float *dinp, float *dweight, float *dbias
     if (!((beta == 0.0f || beta == 1.0f) && grpo__gemm(dinp, IC, dout, (size_t)OC, 1, weight, (size_t)IC, 1, N, IC, OC, beta == 1.0f, pack)))
 #endif
     grpo__sgemm(0, 0, N, IC, OC, 1.0f, dout, OC, weight, IC, beta, dinp, IC);
-#ifdef GRPO__HAS_GEMM
+#if defined(GRPO__HAS_GEMM) && !defined(GRPO_USE_CBLAS) /* OpenBLAS measured faster for dW (README, Performance) */
     if (!grpo__gemm(dweight, IC, dout, 1, (size_t)OC, inp, (size_t)IC, 1, OC, IC, N, 1, pack))
 #endif
     grpo__sgemm(1, 0, OC, IC, N, 1.0f, dout, OC, inp, IC, 1.0f, dweight, IC);
@@ -3884,12 +3885,12 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
      accumulating); between depth blocks the partial sum waits in C, which holds it exactly. So
      the result is the same for any blocking and any number of threads, bit for bit.
    - Why not cblas_sgemm: OpenBLAS packs both operands on every call and zeroes C first when
-     beta = 0, and Debian's OpenBLAS 0.3.21 runs its AVX2 (Haswell) kernel on CPUs it does not
-     know, such as AMD Zen 5, whose 512-bit FMAs then sit half idle. Measured on the training
-     shapes of configs A and B (2048 rows, 2 threads): on Zen 4 this routine ran out = inp W^T
-     and dinp = dout W 0-11 % faster than OpenBLAS, and dW at 0.83-0.96x (when dout^T was
-     still copied a strip per block of columns; not measured on Zen 4 since); on Zen 5 it ran
-     all three at 405-490 GFLOP/s, OpenBLAS dW at 240-250 (README, Performance). */
+     beta = 0. Measured on the training shapes of configs A and B (2048 rows, 2 threads), this
+     routine ran out = inp W^T and dinp = dout W 0-11 % faster on Zen 4, and config A's train
+     step 8-10 % faster. For dW += dout^T inp OpenBLAS's AVX-512 kernels were faster: this
+     routine ran it at 0.90-0.97x on Zen 5 (0.83-0.96x on Zen 4 when dout^T was still copied a
+     strip per block of columns), so builds that link OpenBLAS keep it for that one (README,
+     Performance). */
 #define GRPO__GEMM_ROWS 6
 #if GRPO__LANES == 16
 #define GRPO__GEMM_VECTORS 4
