@@ -3888,7 +3888,7 @@ static void grpo__matmul_rows(float *out, const float *inp, const float *weight,
      beta = 0. Measured on the training shapes of configs A and B (2048 rows, 2 threads), this
      routine ran out = inp W^T and dinp = dout W 0-11 % faster on Zen 4, and config A's train
      step 8-10 % faster. For dW += dout^T inp OpenBLAS's AVX-512 kernels were faster: this
-     routine ran it at 0.90-0.97x on Zen 5 (0.83-0.96x on Zen 4 when dout^T was still copied a
+     routine ran it at 0.87-0.97x on Zen 5 (0.83-0.96x on Zen 4 when dout^T was still copied a
      strip per block of columns), so builds that link OpenBLAS keep it for that one (README,
      Performance). */
 #define GRPO__GEMM_ROWS 6
@@ -4026,7 +4026,8 @@ static void grpo__gemm_block(float *C, int ldc, const float *a, size_t a_row, si
    each block of C's columns through all of k while it is in cache. A strided A (a_k != 1:
    dout^T, for dW) is copied GRPO__GEMM_A_ROWS rows by one k block at a time
    (grpo__gemm_copy_a), and each copy serves every block of B's columns; copying a strip per
-   block of columns instead cost 3.5 % of config B's train step. Every C element gets its k
+   block of columns instead had cost 3.5 % of config B's train step (profiled with this path
+   running dW, on Zen 5), the copy this way 1 %. Every C element gets its k
    blocks in order, so the order of the loops changes no bit. */
 static int grpo__gemm(float *C, int ldc, const float *A, size_t a_row, size_t a_k, const float *B, size_t b_k, size_t b_col,
                       int M, int N, int K, int accumulate, float *packed) {

@@ -130,8 +130,8 @@ static double bench_read_bandwidth(void) {
 /* OpenBLAS picks its kernels when it loads, by CPU model, unless OPENBLAS_CORETYPE names them.
    Held to its AVX2 ("Haswell") kernels on a CPU with full-width AVX-512 such as AMD Zen 5 (this
    project's sandbox sets OPENBLAS_CORETYPE=Haswell in its environment), cblas_sgemm ran at
-   240-250 GFLOP/s against 456-472 with its AVX-512 kernels, and PyTorch, which links the same
-   library, decoded config B at B x G = 64 1.6x slower. A benchmark must not race grpo.h against
+   240-251 GFLOP/s against 437-480 with its AVX-512 kernels, and PyTorch, which links the same
+   library, decoded config B at B x G = 64 1.5-1.6x slower. A benchmark must not race grpo.h against
    a PyTorch held back by a setting. Called first in main: on a CPU with AVX-512 whose OpenBLAS
    runs kernels without it, the program starts itself again with OPENBLAS_CORETYPE=SkylakeX
    (OpenBLAS's AVX-512 kernels), which its PyTorch children inherit; the setup line says what
