@@ -9,22 +9,15 @@
 
    Usage: build/bench_hf --model DIR [--python /usr/bin/python3] [--batch 1] [--tokens 128]
                          [--group 8] [--prompt 64] [--new 32] [--repeats 2] */
+#define _POSIX_C_SOURCE 200809L
 #define GRPO_IMPLEMENTATION
 #include "grpo.h"
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-
-static double now(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
+#include "bench/bench_common.h"
 
 #define TRY(call) do { if ((call) != GRPO_SUCCESS) { fprintf(stderr, "error: %s\n", grpo_last_error()); return 1; } } while (0)
 
 int main(int argc, char **argv) {
+    bench_openblas_at_its_best(argv);
     const char *dir = NULL, *python = "/usr/bin/python3";
     int B = 1, T = 128, G = 8, P = 64, N = 32, repeats = 2;
     for (int i = 1; i < argc; i++) {
@@ -43,20 +36,16 @@ int main(int argc, char **argv) {
     }
     if (!dir) { fprintf(stderr, "error: --model DIR is required\n"); return 2; }
     const char *threads = getenv("OMP_NUM_THREADS"), *wait = getenv("OMP_WAIT_POLICY");
-#ifdef GRPO_USE_CBLAS
-    const char *blas = "OpenBLAS (cblas_sgemm)";
-#else
-    const char *blas = "none (portable loops)";
-#endif
+    const char *blas = bench_blas_name();
 #ifdef GRPO_BENCH_CFLAGS
     printf("setup: %s; BLAS %s; OMP_NUM_THREADS=%s; OMP_WAIT_POLICY=%s\n", GRPO_BENCH_CFLAGS, blas, threads ? threads : "(unset)", wait ? wait : "(unset)");
 #endif
     grpo_model model;
     grpo_hf_info info;
     grpo_hf_options options = {P + N > T ? P + N : T};
-    double start = now();
+    double start = bench_now();
     TRY(grpo_hf_model_load(&model, dir, &options, &info));
-    double load = now() - start;
+    double load = bench_now() - start;
     const grpo_config *c = &model.config;
     printf("model: %s, %s, %zu parameters (%.2f GB fp32), %d layers, d_model %d, heads %d/%d, d_ff %d, vocab %d\n", dir,
            info.architecture, model.num_parameters, model.num_parameters * 4e-9, c->n_layers, c->d_model, c->n_heads, c->n_kv_heads, c->d_ff, c->vocab_size);
@@ -68,9 +57,9 @@ int main(int argc, char **argv) {
     for (int i = 0; i < B * T; i++) tokens[i] = (int)(grpo_rng_next(&rng) % (uint64_t)c->vocab_size);
     double forward = 1e30;
     for (int r = 0; r < repeats; r++) {
-        start = now();
+        start = bench_now();
         TRY(grpo_model_forward(&model, tokens, tokens, NULL, B, T, 1.0f, logprobs, NULL));
-        double t = now() - start;
+        double t = bench_now() - start;
         if (t < forward) forward = t;
     }
     /* generation: G completions of N tokens from one P-token prompt */
@@ -86,9 +75,9 @@ int main(int argc, char **argv) {
     const grpo_completions *out;
     double generate = 1e30;
     for (int r = 0; r < repeats; r++) {
-        start = now();
+        start = bench_now();
         TRY(grpo_generate(&gen, &model, prompt, &P, 1, P, G, &sc, &out));
-        double t = now() - start;
+        double t = bench_now() - start;
         if (t < generate) generate = t;
     }
     double ours[3] = {load, B * T / forward, G * N / generate};
