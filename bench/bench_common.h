@@ -144,7 +144,7 @@ static void bench_openblas_at_its_best(char **argv) {
     const char *core = openblas_get_corename(), *forced = getenv("OPENBLAS_CORETYPE");
     int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
                  __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl");
-    int has_avx512_kernels = core && (strstr(core, "kylakeX") || strstr(core, "ooperlake") || strstr(core, "apphire"));
+    int has_avx512_kernels = core && (!strcmp(core, "SkylakeX") || !strcmp(core, "Cooperlake") || !strcmp(core, "SapphireRapids"));
     if (!avx512 || has_avx512_kernels || getenv("GRPO_BENCH_REPLACED_CORETYPE")) return;
     char replaced[128];
     snprintf(replaced, sizeof replaced, "%s%s", forced ? "OPENBLAS_CORETYPE=" : "OpenBLAS's own choice, ", forced ? forced : core ? core : "?");

@@ -19,4 +19,16 @@ if [ "$torch" = yes ]; then
 else
     echo "skipped: checking $name's rounds against PyTorch (PyTorch is not installed)"
 fi
-echo "$name: $((1 - failed)) passed, $failed failed"
+# On a CPU with AVX-512, OpenBLAS must run its AVX-512 kernels for both sides (the benches
+# replace an OPENBLAS_CORETYPE that holds it to AVX2, such as this sandbox's Haswell)
+checks=1
+setup=$(printf '%s\n' "$output" | grep -m1 'OpenBLAS via cblas_sgemm, ')
+if [ -n "$setup" ] && grep -qw avx512f /proc/cpuinfo 2>/dev/null && grep -qw avx512dq /proc/cpuinfo &&
+   grep -qw avx512bw /proc/cpuinfo && grep -qw avx512vl /proc/cpuinfo; then
+    checks=2
+    if ! printf '%s\n' "$setup" | grep -Eq 'cblas_sgemm, (SkylakeX|Cooperlake|SapphireRapids) kernels'; then
+        echo "  FAIL: this CPU has AVX-512 but the setup line names OpenBLAS kernels without it: $setup"
+        failed=$((failed + 1))
+    fi
+fi
+echo "$name: $((checks - failed)) passed, $failed failed"
